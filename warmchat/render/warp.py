@@ -1,0 +1,221 @@
+"""The CPU mesh-warp renderer: portrait + expression + head pose -> frame.
+
+Per portrait (once):
+  * control points: the 478 landmarks, a ring around the head (hair) that moves
+    rigidly with it, a ring further out and the frame border that stay still;
+  * a Delaunay triangulation of the control points and, for every node of a
+    coarse G x G grid, its barycentric weights (a sparse G^2 x N matrix);
+  * the expression basis (K x 478 x 2) and the mouth painter.
+Per frame:
+  1. landmarks <- expression (basis . weights), then 3-D head rotation with the
+     mesh depth, scale and translation; the hair ring follows rigidly;
+  2. forward displacement on the grid = W @ control-point displacements;
+  3. invert it (Newton iterations on the coarse grid) to get, for every output
+     grid node, where to sample the portrait;
+  4. upsample the map to S x S and apply it with one cv2.remap;
+  5. paint the mouth interior where the lips have parted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import sparse
+from scipy.spatial import Delaunay
+
+from warmchat.motion.tracks import ExpressionTrack, HeadTrack
+from warmchat.render import face as F
+from warmchat.render.basis import build_basis
+from warmchat.render.mouth import MouthPainter
+
+
+@dataclass
+class WarpConfig:
+    """Settings of the mesh-warp renderer."""
+
+    grid: int = 128  # side of the coarse displacement grid (the map is upsampled to the crop)
+    newton_iters: int = 4  # iterations to invert the forward warp on the grid
+    head_ring: float = 1.5  # hair ring radius / face-oval radius: moves rigidly with the head
+    head_ring_top: float = 1.85  # the ring reaches further up, over the hair
+    outer_ring: float = 2.4  # beyond this radius the background stays still
+    neck_follow: float = 0.45  # how much the ring under the chin (the neck) follows the head
+    border_step: int = 32  # spacing of the fixed control points on the frame border, pixels
+    mouth_interior: bool = True  # paint cavity, teeth and tongue where the lips part
+
+
+def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """(3, 3) rotation for angles in degrees; x right, y down, z away from the camera.
+
+    Positive yaw turns the face to the viewer's right, positive pitch lowers the
+    chin, positive roll tilts the head clockwise in the image.
+    """
+    y, p, r = np.radians([yaw, pitch, roll])
+    ry = np.array([[np.cos(y), 0, -np.sin(y)], [0, 1, 0], [np.sin(y), 0, np.cos(y)]])
+    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+def _fold_free_depth(lm: np.ndarray, geometry: dict) -> np.ndarray:
+    """(478, 3) landmarks whose depth is smooth enough that a head turn cannot fold the mesh.
+
+    MediaPipe's depth is steep at the face's silhouette: rotating it as is makes
+    cheek points overtake the face edge (a fold, which a 2-D warp cannot show).
+    We keep a quadratic fit of the depth over the face (the head's roundness) plus
+    part of the residual (the nose, the brow ridge): slopes stay bounded, so turns
+    up to about +-25 degrees warp without folds.
+    """
+    u = (lm[:, 0] - geometry["center"][0]) / geometry["width"]
+    v = (lm[:, 1] - geometry["center"][1]) / geometry["width"]
+    a = np.stack([np.ones_like(u), u, v, u * u, v * v, u * v], 1)
+    z = lm[:, 2]
+    coef, *_ = np.linalg.lstsq(a[:468], z[:468], rcond=None)
+    fit = a @ coef
+    out = lm.copy()
+    out[:, 2] = fit + 0.5 * np.minimum(z - fit, 0.0)
+    return out
+
+
+class WarpRenderer:
+    """Renders one portrait (a ``FaceModel``) under any expression and head pose."""
+
+    def __init__(self, face: F.FaceModel, config: WarpConfig | None = None) -> None:
+        self.cfg = cfg = config or WarpConfig()
+        self.face = face
+        self.image = face.image
+        self.size = s = face.size
+        g = face.geometry
+        lm = face.landmarks.astype(np.float64)
+        self.lm = lm
+        self.lm3 = _fold_free_depth(lm, g)  # landmarks with the depth used for head turns
+        self.basis = build_basis(lm, g).astype(np.float64)  # (K, 478, 2)
+        self.pivot = g["pivot"]
+
+        # Control points beyond the face: a head ring (hair, ears), an outer ring
+        # and the frame border. Ring points extend the face oval outwards.
+        oval = lm[F.FACE_OVAL]
+        c = g["center"]
+        rel = oval[:, :2] - c
+        up_ness = np.clip(-(rel @ g["down"]) / np.linalg.norm(rel, axis=1), -1, 1)  # 1 = top
+        radius = np.where(
+            up_ness > 0, cfg.head_ring + (cfg.head_ring_top - cfg.head_ring) * up_ness, cfg.head_ring
+        )
+        head_ring = c + rel * radius[:, None]
+        # Under the chin the ring is the neck, which follows the head only partly.
+        self.ring_follow = np.where(up_ness < -0.5, cfg.neck_follow, 1.0)[:, None]
+        self.ring_z = self.lm3[F.FACE_OVAL, 2]
+        outer = c + rel * cfg.outer_ring
+        e = np.arange(0, s + 1, cfg.border_step, dtype=np.float64)
+        e[-1] = s - 1
+        border = np.concatenate([
+            np.stack([e, np.zeros_like(e)], 1), np.stack([e, np.full_like(e, s - 1)], 1),
+            np.stack([np.zeros_like(e), e], 1), np.stack([np.full_like(e, s - 1), e], 1),
+        ])  # fmt: skip
+        far = (-0.25 * s, 1.25 * s)  # points outside the frame so the hull covers it
+        border = np.concatenate(
+            [border, [[far[0], far[0]], [far[1], far[0]], [far[0], far[1]], [far[1], far[1]]]]
+        )
+        self.n_face = lm.shape[0]
+        self.n_ring = len(head_ring)
+        ctrl = np.concatenate([lm[:, :2], head_ring, outer, border])
+        self.ctrl = ctrl  # (N, 2)
+
+        # Grid nodes sit at pixel centres of a G x G image, so cv2.resize maps
+        # the grid onto the S x S frame exactly.
+        n = cfg.grid
+        self.gx = (np.arange(n) + 0.5) * s / n - 0.5
+        gxx, gyy = np.meshgrid(self.gx, self.gx)
+        pts = np.stack([gxx.ravel(), gyy.ravel()], 1)
+        tri = Delaunay(ctrl)
+        simplex = tri.find_simplex(pts)
+        simplex = np.where(simplex < 0, 0, simplex)  # cannot happen: the far corners cover all
+        t = tri.transform[simplex]  # (G2, 3, 2)
+        bary2 = np.einsum("nij,nj->ni", t[:, :2], pts - t[:, 2])
+        bary = np.concatenate([bary2, 1 - bary2.sum(1, keepdims=True)], 1)  # (G2, 3)
+        rows = np.repeat(np.arange(len(pts)), 3)
+        self.W = sparse.csr_matrix(
+            (bary.ravel(), (rows, tri.simplices[simplex].ravel())), shape=(len(pts), len(ctrl))
+        )
+        self.base = np.stack([gxx, gyy], -1).astype(np.float32)  # (G, G, 2) output grid, pixels
+        px = np.arange(s, dtype=np.float32)
+        self.full_base = np.stack(np.meshgrid(px, px), -1)  # (S, S, 2) identity map
+        self.mouth = MouthPainter(self.image, lm, g) if cfg.mouth_interior else None
+
+    # ------------------------------------------------------------------ geometry
+    def landmarks(self, expression: np.ndarray, pose: np.ndarray) -> np.ndarray:
+        """(478, 2) landmark positions for an expression (K,) and pose (6,)."""
+        return self._control_points(np.asarray(expression, np.float64), np.asarray(pose, np.float64))[
+            : self.n_face
+        ]
+
+    def _control_points(self, expression: np.ndarray, pose: np.ndarray) -> np.ndarray:
+        yaw, pitch, roll, tx, ty, scale = pose
+        r = rotation_matrix(yaw, pitch, roll) * scale
+        t = np.array([tx, ty, 0.0])
+        piv = self.pivot
+        # 1. Expression on the face, in the portrait's frame.
+        face = self.lm3.copy()
+        face[:, :2] += np.tensordot(expression, self.basis, axes=1)
+        # 2. Rigid 3-D head motion of the face and the hair ring (ring points take
+        #    the depth of the oval point they extend).
+        face_t = (face - piv) @ r.T + piv + t
+        ring = np.concatenate([self.ctrl[self.n_face : self.n_face + self.n_ring], self.ring_z[:, None]], 1)
+        ring_t = (ring - piv) @ r.T + piv + t
+        ring_xy = ring[:, :2] + self.ring_follow * (ring_t[:, :2] - ring[:, :2])
+        out = self.ctrl.copy()
+        out[: self.n_face] = face_t[:, :2]
+        out[self.n_face : self.n_face + self.n_ring] = ring_xy
+        return out
+
+    def sample_map(self, expression: np.ndarray, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Backward map (S, S, 2) float32 for cv2.remap, and the frame's landmarks (478, 2)."""
+        cfg, s, n = self.cfg, self.size, self.cfg.grid
+        moved = self._control_points(np.asarray(expression, np.float64), np.asarray(pose, np.float64))
+        disp = (self.W @ (moved - self.ctrl)).reshape(n, n, 2).astype(np.float32)  # forward, at source grid
+        # Invert x = s + D(s) for every output grid node x with Newton's method;
+        # D and its Jacobian are sampled bilinearly on the grid.
+        step = s / n
+        grad_x = np.gradient(disp, step, axis=1)  # dD/dx  (G, G, 2)
+        grad_y = np.gradient(disp, step, axis=0)  # dD/dy
+        jac = np.concatenate([grad_x, grad_y], -1)  # (G, G, 4): dDx/dx, dDy/dx, dDx/dy, dDy/dy
+        src = self.base - disp
+        for _ in range(cfg.newton_iters):
+            gi = src / step - 0.5 + 0.0  # grid-index coordinates
+            gi = gi.astype(np.float32)
+            d = cv2.remap(disp, gi[..., 0], gi[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            j = cv2.remap(jac, gi[..., 0], gi[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            a, c_, b, d_ = 1 + j[..., 0], j[..., 1], j[..., 2], 1 + j[..., 3]  # [[a, b], [c, d]]
+            det = a * d_ - b * c_
+            det = np.maximum(det, 0.15)  # where the map folds, step consistently
+            rx, ry = (src + d - self.base)[..., 0], (src + d - self.base)[..., 1]
+            dx = (d_ * rx - b * ry) / det
+            dy = (-c_ * rx + a * ry) / det
+            upd = np.stack([dx, dy], -1)
+            lim = 2.0 * step  # keep steps small where the map folds (lip line)
+            upd = np.clip(upd, -lim, lim)
+            src = src - upd
+        # Upsample the offset (zero at the still border), not the absolute map, so
+        # the frame's edge pixels map exactly onto themselves.
+        full = cv2.resize(src - self.base, (s, s), interpolation=cv2.INTER_LINEAR) + self.full_base
+        return full, moved[: self.n_face]
+
+    # ------------------------------------------------------------------ pixels
+    def render(self, expression: np.ndarray, pose: np.ndarray) -> np.ndarray:
+        """One frame (S, S, 3) uint8 RGB for an expression (K,) and pose (6,)."""
+        m, pts = self.sample_map(expression, pose)
+        frame = cv2.remap(
+            self.image, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+        )
+        if self.mouth is not None:
+            self.mouth.paint(frame, pts)
+        return frame
+
+    def render_track(self, expr: ExpressionTrack, head: HeadTrack):
+        """Yield frames (S, S, 3) uint8 for aligned expression and head tracks."""
+        if len(expr) != len(head):
+            raise ValueError(f"expression ({len(expr)}) and head ({len(head)}) tracks differ in length")
+        poses = head.as_array()
+        for t in range(len(expr)):
+            yield self.render(expr.values[t], poses[t])

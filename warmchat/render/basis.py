@@ -46,8 +46,13 @@ def build_basis(lm: np.ndarray, geometry: dict) -> np.ndarray:
     gap_src = max(gap_src, 0.0)  # how open the portrait's own mouth is, iod units
     in_mouth_x = np.abs(u - u_mc) <= half_w * 1.02
     near_mouth = in_mouth_x & (np.abs(v - midline) < 0.35)
+    # Lip landmarks belong to a lip by their index (a closed mouth puts upper and
+    # lower inner-lip points on the same spot); other points near the mouth go by
+    # which side of the midline they lie.
     lower = near_mouth & (v > midline)
     upper = near_mouth & (v <= midline)
+    lower[F.LIPS_UPPER_ALL], upper[F.LIPS_UPPER_ALL] = False, True
+    lower[F.LIPS_LOWER_ALL], upper[F.LIPS_LOWER_ALL] = True, False
     corner_taper = np.clip(1 - ((u - u_mc) / max(half_w, 1e-3)) ** 2, 0, 1)  # 1 centre, 0 corners
     v_ml = (v[c_r] + v[c_l]) / 2  # mouth line height
     lat = np.clip(1 - (np.abs(u - u_mc) - 0.55) / 0.6, 0, 1)  # chin 1 -> jaw angle ~0
@@ -134,13 +139,19 @@ def build_basis(lm: np.ndarray, geometry: dict) -> np.ndarray:
         # the lower lid rises a little, and the skin above follows part of the way,
         # so the lid slides over the eye rather than the eye being squashed.
         du_lid = (u[lower_ids] - u[upper_ids]) * 0.9
-        dv_lid = (v[lower_ids] - v[upper_ids]) * 0.88
+        dv_lid = (v[lower_ids] - v[upper_ids]) * 0.97
         b = basis[f"eyeBlink{sfx}"]
         b[upper_ids, 0], b[upper_ids, 1] = du_lid, dv_lid
         b[lower_ids, 1] = -0.06 * (v[lower_ids] - v[upper_ids])
         for ring, frac in zip(above, (0.4, 0.12)):
             b[ring, 1] = frac * dv_lid
-        b[iris, 1] = 0.5 * dv_lid.mean()
+        # The iris goes down with the lid: if it stayed, it would pin the eye's
+        # pixels open in the middle of a closed lid.
+        # Points between the lids squeeze onto the lower lid in proportion.
+        f_iris = np.clip(
+            (v[iris] - v[upper_ids].mean()) / max(float((v[lower_ids] - v[upper_ids]).mean()), 1e-3), 0, 1
+        )
+        b[iris, 1] = (1 - f_iris) * dv_lid.mean()
         opening = float(np.median(v[lower_ids] - v[upper_ids]))  # eye height, iod units
         for name, up_dv, lo_dv, ring_dv, below_dv in (
             ("eyeWide", -0.55, 0.12, -0.3, 0.0),

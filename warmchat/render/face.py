@@ -7,8 +7,12 @@ kept in pixel units of the square crop, with depth ``z`` on the same scale as
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +30,34 @@ LIPS_UPPER_OUTER = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
 LIPS_LOWER_OUTER = [146, 91, 181, 84, 17, 314, 405, 321, 375]
 LIPS_UPPER_INNER = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
 LIPS_LOWER_INNER = [95, 88, 178, 87, 14, 317, 402, 318, 324]
+# Lip points between the outer and inner contours, by the lip they belong to.
+LIPS_UPPER_MID = [
+    76,
+    184,
+    74,
+    73,
+    72,
+    11,
+    302,
+    303,
+    304,
+    408,
+    306,
+    62,
+    183,
+    42,
+    41,
+    38,
+    12,
+    268,
+    271,
+    272,
+    407,
+    292,
+]
+LIPS_LOWER_MID = [77, 90, 180, 85, 16, 315, 404, 320, 307, 96, 89, 179, 86, 15, 316, 403, 319, 325]
+LIPS_UPPER_ALL = LIPS_UPPER_OUTER[1:-1] + LIPS_UPPER_INNER[1:-1] + LIPS_UPPER_MID
+LIPS_LOWER_ALL = LIPS_LOWER_OUTER + LIPS_LOWER_INNER + LIPS_LOWER_MID
 MOUTH_CORNERS = (61, 291)  # outer corners, image-left then image-right
 EYE_R_UPPER = [246, 161, 160, 159, 158, 157, 173]  # outer corner -> inner corner
 EYE_R_LOWER = [7, 163, 144, 145, 153, 154, 155]
@@ -125,19 +157,44 @@ _MP_LOCK = threading.Lock()
 _MP_MODELS: dict[str, object] = {}
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence what MediaPipe's C++ side prints to fd 2 while its graphs start.
+
+    Its start-up chatter (TFLite delegate, absl and feedback-manager warnings)
+    would otherwise land in every CLI run; real errors still raise in Python.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _mp_model(kind: str):
+    warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
     import mediapipe as mp
 
     if kind not in _MP_MODELS:
         if kind == "mesh":
-            _MP_MODELS[kind] = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=True, max_num_faces=4, refine_landmarks=True,
-                min_detection_confidence=0.5,
-            )  # fmt: skip
+            with _quiet_native_stderr():
+                model = mp.solutions.face_mesh.FaceMesh(
+                    static_image_mode=True, max_num_faces=4, refine_landmarks=True,
+                    min_detection_confidence=0.5,
+                )  # fmt: skip
+                model.process(np.zeros((64, 64, 3), np.uint8))  # the first call logs too
         else:  # full-range detector: finds small faces that FaceMesh's own detector misses
-            _MP_MODELS[kind] = mp.solutions.face_detection.FaceDetection(
-                model_selection=1, min_detection_confidence=0.5
-            )
+            with _quiet_native_stderr():
+                model = mp.solutions.face_detection.FaceDetection(
+                    model_selection=1, min_detection_confidence=0.5
+                )
+                model.process(np.zeros((64, 64, 3), np.uint8))
+        _MP_MODELS[kind] = model
     return _MP_MODELS[kind]
 
 
@@ -186,9 +243,15 @@ def read_image(src, config: PortraitConfig | None = None) -> np.ndarray:
             raise PortraitError(f"Portrait file not found: {path}. Check the path.")
         Image.MAX_IMAGE_PIXELS = cfg.max_input_pixels
         try:
-            img = Image.open(path)
-            img.load()
-        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as e:
+            img = Image.open(path)  # reads the header only: the size is checked before decoding
+            if img.width * img.height <= cfg.max_input_pixels:
+                img.load()
+        except Image.DecompressionBombError:
+            raise PortraitError(
+                f"{path.name} is too large to open safely: use an image under "
+                f"{cfg.max_input_pixels // 1_000_000} megapixels."
+            ) from None
+        except (UnidentifiedImageError, OSError, SyntaxError) as e:
             raise PortraitError(
                 f"{path.name} is not an image that can be read ({type(e).__name__}): "
                 "use a PNG, JPEG or WebP photo or painting of one face."
@@ -221,7 +284,8 @@ def _find_face(rgb: np.ndarray, cfg: PortraitConfig) -> tuple[np.ndarray, int]:
     small = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else rgb
     faces = detect_landmarks(small)
     if faces:
-        return faces[0] / s, len(faces)
+        # FaceMesh's detector misses small faces; the full-range detector counts them.
+        return faces[0] / s, max(len(faces), len(_detect_boxes(small)))
     # FaceMesh's own detector is short-range; a small face in a big picture needs
     # the full-range detector first, then FaceMesh on a crop around it.
     boxes = _detect_boxes(small)

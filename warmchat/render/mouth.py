@@ -2,8 +2,16 @@
 
 The warp can only move the portrait's own pixels; when the jaw drops it opens a
 gap the portrait never showed. We paint that gap (the polygon of the displaced
-inner lips) with colours taken from the portrait itself, in a small window
-around the mouth, so it costs well under a millisecond per frame.
+inner lips) in a small window around the mouth:
+
+* a portrait whose mouth is already open keeps its own teeth: the pixels inside
+  its lips are split at the midline, the upper half rides with the upper lip and
+  the lower half with the jaw, and the cavity shows in between;
+* a closed mouth gets teeth and a tongue drawn in colours taken from the
+  portrait (lip colour for the cavity, off-white dimmed to the skin's light for
+  the teeth, so a dark painting does not get glowing teeth).
+
+It costs well under a millisecond per frame.
 """
 
 from __future__ import annotations
@@ -14,8 +22,9 @@ import numpy as np
 from warmchat.render import face as F
 
 _INNER = F.LIPS_UPPER_INNER + F.LIPS_LOWER_INNER[::-1]  # closed polygon of the opening
-_MID_UP = F.LIPS_UPPER_INNER[3:8]  # central inner upper-lip points
-_MID_LO = F.LIPS_LOWER_INNER[2:7][::-1]  # their lower partners, same order (left -> right)
+_MID_UP = F.LIPS_UPPER_INNER[3:8]  # central inner upper-lip points, left -> right
+_MID_LO = F.LIPS_LOWER_INNER[2:7]  # their lower partners, same order
+_LO_CURVE = [F.LIPS_UPPER_INNER[0], *F.LIPS_LOWER_INNER, F.LIPS_UPPER_INNER[-1]]  # left -> right
 _SUB = 4  # sub-pixel bits for cv2.fillPoly (coordinates * 16)
 
 
@@ -25,39 +34,52 @@ def _poly_mask(shape: tuple[int, int], pts: np.ndarray) -> np.ndarray:
     return m
 
 
+def _roi(poly: np.ndarray, shape: tuple[int, int], margin: int = 3) -> tuple[int, int, int, int]:
+    x0, y0 = np.floor(poly.min(0)).astype(int) - margin
+    x1, y1 = np.ceil(poly.max(0)).astype(int) + margin + 1
+    return max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
+
+
 class MouthPainter:
     """Paints the oral cavity, teeth and tongue into rendered frames of one portrait."""
 
     def __init__(self, image: np.ndarray, lm: np.ndarray, geometry: dict) -> None:
         self.iod = geometry["iod"]
-        self.down = geometry["down"]
+        self.down = geometry["down"].astype(np.float32)
         h, w = image.shape[:2]
-        pts = lm[:, :2]
-        # Lip colour: the ring between the outer and inner lip contours.
+        pts = lm[:, :2].astype(np.float32)
+        # Colours from the portrait: lips (ring between outer and inner contours), skin.
         outer = _poly_mask((h, w), pts[F.LIPS_UPPER_OUTER + F.LIPS_LOWER_OUTER[::-1]])
         inner = _poly_mask((h, w), pts[_INNER])
         ring = (outer > 128) & (inner < 128)
         lip = image[ring].mean(0) if ring.sum() > 10 else np.array([170.0, 90, 90])
         skin_mask = _poly_mask((h, w), pts[F.FACE_OVAL]) > 128
         skin = np.median(image[skin_mask], axis=0) if skin_mask.sum() > 100 else lip
-        lum = float(skin @ [0.299, 0.587, 0.114])
-        # Teeth: the portrait's own if its mouth is open enough to show them,
-        # otherwise an off-white dimmed to the portrait's lighting (a dark
-        # painting must not get glowing teeth).
+        light = float(np.clip((skin @ [0.299, 0.587, 0.114]) / 175.0, 0.45, 1.0))
+        white = np.array([232.0, 226, 212]) * light
+        self.teeth = (0.8 * white + 0.2 * skin).astype(np.float32)
+        self.cavity = (lip * 0.2 + np.array([12.0, 0, 0])).astype(np.float32)
+        self.tongue = (lip * 0.75 + np.array([20.0, -8, -8])).clip(0, 255).astype(np.float32)
+        self.soft = max(0.4, self.iod / 160)  # blur that matches the portrait's scale
+
+        # The portrait's own mouth interior, if it shows one, split at its midline.
+        self.own = None
         gap = float(np.median((pts[_MID_LO] - pts[_MID_UP]) @ self.down))
-        shown = image[inner > 128]
-        if gap > 0.04 * self.iod and len(shown) > 20:
-            bright = shown[shown.sum(1) >= np.percentile(shown.sum(1), 70)]
-            teeth = bright.mean(0)
-        else:
-            teeth = np.array([236.0, 230, 218]) * np.clip(lum / 175.0, 0.55, 1.0)
-        self.teeth = teeth.astype(np.float32)
-        # The portrait's own opening shows its own teeth: we only paint the part
-        # of an opening that goes beyond it, fading in over ``fade`` pixels.
-        self.rest_opening = max(gap, 0.0)
-        self.fade = 0.08 * self.iod
-        self.cavity = (lip * 0.22 + np.array([10.0, 0, 0])).astype(np.float32)
-        self.tongue = (lip * 0.7 + np.array([25.0, -5, -5])).clip(0, 255).astype(np.float32)
+        if gap > 0.035 * self.iod:
+            poly = pts[_INNER]
+            x0, y0, x1, y1 = _roi(poly, (h, w))
+            off = np.array([x0, y0], np.float32)
+            mask = _poly_mask((y1 - y0, x1 - x0), poly - off).astype(np.float32) / 255
+            up, lo = pts[F.LIPS_UPPER_INNER] - off, pts[_LO_CURVE] - off
+            xs = np.arange(x1 - x0, dtype=np.float32)
+            mid = (np.interp(xs, up[:, 0], up[:, 1]) + np.interp(xs, *lo[np.argsort(lo[:, 0])].T)) / 2
+            ys = np.arange(y1 - y0, dtype=np.float32)[:, None]
+            upper = (ys < mid[None]).astype(np.float32)  # a hard split: at rest the halves tile exactly
+            patch = image[y0:y1, x0:x1].astype(np.float32)
+            self.own = [
+                (np.dstack([patch, mask * upper]), off, pts[_MID_UP].mean(0)),
+                (np.dstack([patch, mask * (1 - upper)]), off, pts[_MID_LO].mean(0)),
+            ]
 
     def opening(self, pts: np.ndarray) -> float:
         """Height of the gap between the inner lips, pixels (0 when closed)."""
@@ -68,57 +90,73 @@ class MouthPainter:
 
         ``pts`` are the displaced landmarks (478, 2) of this frame.
         """
+        pts = pts.astype(np.float32)
         height = self.opening(pts)
-        strength = float(np.clip((height - self.rest_opening - 0.5) / self.fade, 0.0, 1.0))
-        if height < 1.0 or strength <= 0.0:
+        if height < 0.75:
             return
         poly = pts[_INNER]
-        x0, y0 = np.floor(poly.min(0)).astype(int) - 3
-        x1, y1 = np.ceil(poly.max(0)).astype(int) + 4
-        h, w = frame.shape[:2]
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        x0, y0, x1, y1 = _roi(poly, frame.shape[:2])
         if x1 - x0 < 3 or y1 - y0 < 3:
             return
         off = np.array([x0, y0], np.float32)
         shape = (y1 - y0, x1 - x0)
         mouth = _poly_mask(shape, poly - off).astype(np.float32) / 255.0
+        up = pts[F.LIPS_UPPER_INNER] - off  # (11, 2) left -> right
+        lo = pts[_LO_CURVE] - off
+        width = float(np.linalg.norm(up[-1] - up[0]))
+        cx = (up[0, 0] + up[-1, 0]) / 2
+        xs = np.arange(shape[1], dtype=np.float32)
+        across = np.clip(1 - 0.35 * ((xs - cx) / max(width / 2, 1)) ** 2, 0.6, 1)[None, :, None]
 
-        # 1. Cavity, darker towards the back (centre) of the mouth.
+        # 1. Cavity, darker towards the back (the middle of the opening).
         interior = np.empty((*shape, 3), np.float32)
         interior[:] = self.cavity
-        depth = cv2.GaussianBlur(mouth, (0, 0), max(height * 0.25, 1.0))
-        interior *= (1.25 - 0.5 * depth)[..., None]
-
-        up = pts[F.LIPS_UPPER_INNER] - off  # (11, 2) left -> right
-        lo = pts[[F.LIPS_UPPER_INNER[0], *F.LIPS_LOWER_INNER, F.LIPS_UPPER_INNER[-1]]] - off
-        width = float(np.linalg.norm(up[-1] - up[0]))
-        centre_x = (up[0, 0] + up[-1, 0]) / 2
-        xs = np.arange(shape[1], dtype=np.float32)
-        across = np.clip(1 - 0.35 * ((xs - centre_x) / max(width / 2, 1)) ** 2, 0.6, 1)[None, :, None]
-        down = self.down.astype(np.float32)
+        depth = cv2.GaussianBlur(mouth, (0, 0), max(height * 0.3, 1.0))
+        interior *= (1.3 - 0.6 * depth)[..., None]
 
         # 2. Tongue: a low mound at the back of a wide-open mouth.
-        if height > 0.10 * self.iod:
+        if height > 0.12 * self.iod:
             tongue = np.zeros(shape, np.uint8)
-            c = lo[len(lo) // 2] - down * (0.22 * height)
-            axes = (int(max(width * 0.3, 1)), int(max(height * 0.28, 1)))
+            c = lo[len(lo) // 2] - self.down * (0.2 * height)
+            axes = (int(max(width * 0.3, 1)), int(max(height * 0.3, 1)))
             cv2.ellipse(tongue, tuple(np.round(c).astype(int)), axes, 0, 180, 360, 255, -1, cv2.LINE_AA)
-            a = cv2.GaussianBlur(tongue, (3, 3), 0).astype(np.float32)[..., None] / 255
-            interior = interior * (1 - a) + self.tongue * a
+            a = cv2.GaussianBlur(tongue, (0, 0), 1.0 + self.soft).astype(np.float32)[..., None] / 255
+            shade = np.clip(
+                0.75 + 0.5 * (np.arange(shape[0])[:, None, None] - c[1]) / max(height, 1), 0.7, 1.1
+            )
+            interior = interior * (1 - a) + self.tongue * shade * a
 
-        # 3. Lower teeth, only for wide openings, then the upper teeth hanging
-        #    from the upper lip; both shaded darker towards the corners.
-        def band(edge: np.ndarray, thickness: float, color: np.ndarray, sign: float) -> None:
-            nonlocal interior
-            poly_t = np.concatenate([edge, (edge + sign * down * thickness)[::-1]])
-            m = _poly_mask(shape, poly_t).astype(np.float32)[..., None] / 255
-            interior = interior * (1 - m) + (color * across) * m
+        if self.own is not None:
+            # 3a. The portrait's own teeth: upper half with the upper lip, lower half with the jaw.
+            for (rgba, src_off, anchor), now in zip(self.own, (pts[_MID_UP].mean(0), pts[_MID_LO].mean(0))):
+                d = src_off + (now - anchor) - off
+                m = np.float32([[1, 0, d[0]], [0, 1, d[1]]])
+                moved = cv2.warpAffine(rgba, m, (shape[1], shape[0]), flags=cv2.INTER_LINEAR, borderValue=0)
+                a = moved[..., 3:]
+                interior = interior * (1 - a) + moved[..., :3] * a
+        else:
+            # 3b. Drawn teeth: lower ones only for wide openings, then the upper
+            #     row hanging from the upper lip, lit from the front.
+            def band(edge: np.ndarray, thickness: float, color: np.ndarray, sign: float) -> None:
+                nonlocal interior
+                poly_t = np.concatenate([edge, (edge + sign * self.down * thickness)[::-1]])
+                m = (
+                    cv2.GaussianBlur(_poly_mask(shape, poly_t), (0, 0), self.soft).astype(np.float32)[
+                        ..., None
+                    ]
+                    / 255
+                )
+                yy = np.arange(shape[0], dtype=np.float32)[:, None, None]
+                rel = np.clip((yy - edge[:, 1].mean()) * sign / max(thickness, 1), 0, 1)
+                lit = 0.72 + 0.28 * rel  # darker by the gum, lighter at the biting edge
+                interior = interior * (1 - m) + (color * across * lit) * m
 
-        if height > 0.22 * self.iod:
-            band(lo[2:-2], min(0.05 * self.iod, 0.25 * height), self.teeth * 0.8, -1.0)
-        band(up[1:-1], min(0.11 * self.iod, 0.55 * height), self.teeth, +1.0)
+            if height > 0.22 * self.iod:
+                band(lo[3:-3], min(0.045 * self.iod, 0.2 * height), self.teeth * 0.75, -1.0)
+            band(up[1:-1], min(0.1 * self.iod, 0.5 * height), self.teeth, +1.0)
 
         # 4. Composite inside the (anti-aliased) inner-lip polygon.
-        a = mouth[..., None] * strength
+        interior = cv2.GaussianBlur(interior, (0, 0), self.soft * 0.6)
+        a = mouth[..., None]
         roi = frame[y0:y1, x0:x1].astype(np.float32)
         frame[y0:y1, x0:x1] = (roi * (1 - a) + interior * a).clip(0, 255).astype(np.uint8)

@@ -1,0 +1,46 @@
+"""Shared fixtures: real portraits, traced once per test session."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def astronaut_face():
+    from warmchat.render.face import load_portrait
+
+    return load_portrait(DEFAULT_AGENT_PORTRAIT)
+
+
+@pytest.fixture(scope="session")
+def monalisa_face():
+    from warmchat.render.face import load_portrait
+
+    return load_portrait(DEFAULT_USER_PORTRAIT)
+
+
+@pytest.fixture(scope="session")
+def astronaut_renderer(astronaut_face):
+    from warmchat.render.warp import WarpRenderer
+
+    return WarpRenderer(astronaut_face)
+
+
+def expression(**channels: float) -> np.ndarray:
+    """(K,) expression vector from channel weights by name."""
+    from warmchat.motion.tracks import CH, K
+
+    v = np.zeros(K, np.float32)
+    for name, x in channels.items():
+        v[CH[name]] = x
+    return v
+
+
+REST_POSE = np.array([0, 0, 0, 0, 0, 1.0], np.float32)

@@ -1,0 +1,126 @@
+"""Portrait handling and the mesh-warp renderer, checked by re-tracing rendered frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import REST_POSE, expression
+from PIL import Image
+
+from warmchat.errors import PortraitError
+from warmchat.metrics import measure
+from warmchat.render.face import PortraitConfig, load_portrait, read_image
+from warmchat.render.warp import WarpRenderer
+
+
+def test_default_portraits_are_cropped_around_the_face(astronaut_face, monalisa_face):
+    for face in (astronaut_face, monalisa_face):
+        assert face.image.shape == (512, 512, 3)
+        assert face.landmarks.shape == (478, 3)
+        # The face oval fills the configured share of the crop and sits near its middle.
+        assert 0.35 < face.geometry["width"] / 512 < 0.5
+        assert abs(face.geometry["center"][0] - 256) < 30
+
+
+def test_not_an_image_is_refused_with_a_fix(tmp_path):
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(b"this is not a png" * 100)
+    with pytest.raises(PortraitError, match="not an image"):
+        load_portrait(bad)
+    with pytest.raises(PortraitError, match="not found"):
+        load_portrait(tmp_path / "missing.jpg")
+
+
+def test_image_without_a_face_is_refused(tmp_path):
+    from skimage import data
+
+    p = tmp_path / "coffee.png"
+    Image.fromarray(data.coffee()).save(p)
+    with pytest.raises(PortraitError, match="No face"):
+        load_portrait(p)
+
+
+def test_two_faces_use_the_largest_and_say_so():
+    from skimage import data
+
+    a = data.astronaut()
+    small = np.asarray(Image.fromarray(a).resize((400, 400)))
+    canvas = np.full((512, 940, 3), 200, np.uint8)
+    canvas[:, :512] = a
+    canvas[56:456, 530:930] = small
+    face = load_portrait(canvas)
+    assert face.notice and "2 faces" in face.notice
+    # The crop is around the big face: its width in the crop is as configured.
+    assert 0.35 < face.geometry["width"] / 512 < 0.5
+
+
+def test_odd_formats_are_read(tmp_path):
+    from skimage import data
+
+    a = data.astronaut()
+    gray = tmp_path / "gray.png"
+    Image.fromarray(a).convert("L").save(gray)
+    assert read_image(gray).shape == (512, 512, 3)
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.fromarray(a).convert("CMYK").save(cmyk)
+    assert read_image(cmyk).shape == (512, 512, 3)
+    rgba = tmp_path / "alpha.png"
+    Image.fromarray(np.dstack([a, np.full(a.shape[:2], 255, np.uint8)])).save(rgba)
+    assert load_portrait(rgba).image.shape == (512, 512, 3)
+
+
+def test_huge_images_are_downscaled_or_refused(tmp_path):
+    from skimage import data
+
+    big = tmp_path / "big.png"
+    Image.fromarray(data.astronaut()).resize((3000, 3000)).save(big)
+    face = load_portrait(big)
+    assert face.image.shape == (512, 512, 3)
+    with pytest.raises(PortraitError, match="too large"):
+        load_portrait(big, PortraitConfig(max_input_pixels=4_000_000))
+
+
+def test_rest_frame_reproduces_the_portrait(astronaut_renderer, astronaut_face):
+    frame = astronaut_renderer.render(expression(), REST_POSE)
+    diff = np.abs(frame.astype(int) - astronaut_face.image.astype(int))
+    assert diff.mean() < 1.0
+
+
+def test_mouth_opening_follows_jaw_open(astronaut_renderer, monalisa_face):
+    for renderer in (astronaut_renderer, WarpRenderer(monalisa_face)):
+        jaws = np.linspace(0, 1, 6)
+        measured = []
+        for j in jaws:
+            cues = measure(renderer.render(expression(jawOpen=j), REST_POSE))
+            assert cues is not None, "face lost in a rendered frame"
+            measured.append(cues.mouth_open)
+        assert np.corrcoef(jaws, measured)[0, 1] > 0.9
+        assert measured[-1] - measured[0] > 0.15  # a clearly open mouth, in iod units
+
+
+def test_smile_blink_brows_and_turns_are_visible(astronaut_renderer):
+    r = astronaut_renderer
+    rest = measure(r.render(expression(), REST_POSE))
+    smile = measure(r.render(expression(mouthSmileLeft=1, mouthSmileRight=1), REST_POSE))
+    frown = measure(r.render(expression(mouthFrownLeft=1, mouthFrownRight=1), REST_POSE))
+    blink = measure(r.render(expression(eyeBlinkLeft=1, eyeBlinkRight=1), REST_POSE))
+    brows_up = measure(r.render(expression(browInnerUp=1, browOuterUpLeft=1, browOuterUpRight=1), REST_POSE))
+    brows_down = measure(r.render(expression(browDownLeft=1, browDownRight=1), REST_POSE))
+    assert smile.corner_lift > rest.corner_lift + 0.03
+    assert frown.corner_lift < rest.corner_lift - 0.03
+    # FaceMesh under-reads closed lids (it keeps a gap on a shut eye), so the
+    # bound is looser than the render: an unblinking frame measures ~1.0x.
+    assert blink.eye_open < 0.75 * rest.eye_open
+    assert brows_up.brow_height > rest.brow_height + 0.03
+    assert brows_down.brow_height < rest.brow_height - 0.02
+    right = measure(r.render(expression(), np.array([12, 0, 0, 0, 0, 1.0])))
+    left = measure(r.render(expression(), np.array([-12, 0, 0, 0, 0, 1.0])))
+    assert right.nose_x > rest.nose_x + 0.05 > left.nose_x + 0.1
+
+
+def test_background_stays_still_when_the_head_moves(astronaut_renderer, astronaut_face):
+    frame = astronaut_renderer.render(expression(jawOpen=0.5), np.array([10, 5, 4, 6, -4, 1.03]))
+    corners = [(slice(0, 40), slice(0, 40)), (slice(0, 40), slice(-40, None))]
+    for ys, xs in corners:
+        diff = np.abs(frame[ys, xs].astype(int) - astronaut_face.image[ys, xs].astype(int)).mean()
+        assert diff < 2.0

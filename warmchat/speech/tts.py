@@ -441,6 +441,12 @@ class EspeakTTS:
         audio, phonemes = _trim_silence(audio, sample_rate, phonemes)
         return Speech(audio=audio, sample_rate=sample_rate, phonemes=phonemes, text=clean)
 
+    def check_voice(self, voice: str) -> str:
+        """Return ``voice`` unchanged if eSpeak has it, else raise UserInputError naming good ones."""
+        with _LOCK:
+            _get_library().check_voice(voice)
+        return voice
+
     @staticmethod
     def voices() -> list[str]:
         """A short curated list of voice names that work with the bundled data."""

@@ -1,0 +1,117 @@
+"""Command line: ``python -m warmchat say|chat ...`` (SPEC section 3).
+
+User mistakes (a missing file, no face, empty text, ...) end with exit status 2
+and one line on stderr saying what to fix; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from warmchat.emotion import EMOTIONS, EmotionState, check_emotion_name, check_intensity
+from warmchat.errors import UserInputError
+
+
+def _positive_int(x: str) -> int:
+    try:
+        v = int(x)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{x!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{x!r} must be at least 1")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m warmchat", description="Warm Chat: emotion-aware talking heads, offline."
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log every step")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("say", help="render one avatar speaking a text or an audio file")
+    s.add_argument("--portrait", required=True, help="image with one clear face (PNG, JPEG, WebP)")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="what to say (spoken with eSpeak NG)")
+    src.add_argument("--audio", help="speech to lip-sync (wav, mp3, ogg, flac, m4a, ...)")
+    s.add_argument("--emotion", default="neutral", help=f"one of: {', '.join(EMOTIONS)} (default neutral)")
+    s.add_argument("--intensity", default="0.7", help="emotion intensity between 0 and 1 (default 0.7)")
+    s.add_argument("--seed", type=int, default=0, help="random seed for blinks and head motion")
+    s.add_argument("--out", required=True, help="output mp4 path")
+
+    c = sub.add_parser("chat", help="run a conversation between two portraits, offline")
+    c.add_argument("--agent", required=True, help="portrait of the agent (left)")
+    c.add_argument("--user", required=True, help="portrait of the user (right)")
+    c.add_argument("--message", required=True, help="the user's first message")
+    c.add_argument(
+        "--turns",
+        type=_positive_int,
+        default=1,
+        help="turns to run; later user lines come from a second persona",
+    )
+    c.add_argument("--seed", type=int, default=0, help="random seed")
+    c.add_argument("--out-dir", required=True, help="folder for turn clips, conversation.mp4 and itt.json")
+    return p
+
+
+def _say(args) -> int:
+    from warmchat.pipeline import PipelineConfig, WarmChatPipeline
+
+    emotion = EmotionState.of(check_emotion_name(args.emotion), check_intensity(args.intensity))
+    out = Path(args.out)
+    if out.suffix.lower() != ".mp4":
+        raise UserInputError(f"--out {args.out!r} must end in .mp4.")
+    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed))
+    t = time.perf_counter()
+    pipe.say(args.portrait, out, text=args.text, audio=args.audio, emotion=emotion, seed=args.seed)
+    print(f"wrote {out} in {time.perf_counter() - t:.1f} s")
+    return 0
+
+
+def _chat(args) -> int:
+    from warmchat.pipeline import PipelineConfig, WarmChatPipeline, check_message
+
+    check_message(args.message, 10_000)  # fail fast, before loading anything
+    out = Path(args.out_dir)
+    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed))
+    conv = pipe.new_conversation(args.agent, args.user, work_dir=out)
+    for n in conv.notices:
+        print(f"note: {n}")
+    message = args.message
+    for i in range(args.turns):
+        if i > 0:
+            message, _, notice = pipe.next_user_message(conv)
+            if notice:
+                print(f"note: {notice}")
+        r = pipe.run_turn(conv, message)
+        for n in r.notices:
+            print(f"note: {n}")
+        print(f"turn {i + 1}: {conv.user.name} ({r.user_node.emotion}): {r.user_node.text}")
+        print(f"        {conv.agent.name} ({r.agent_node.emotion}): {r.agent_node.text}")
+        print(f"        -> {r.clip} ({r.duration_s:.1f} s of video in {r.timings['total']:.1f} s)")
+    joined = pipe.join(conv, out / "conversation.mp4")
+    print(f"wrote {joined} and {out / 'itt.json'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        return {"say": _say, "chat": _chat}[args.command](args)
+    except UserInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,394 @@
+"""One conversation turn, end to end: the pipeline object the CLI and the app share.
+
+A turn is two utterances: the user's (spoken by the user's avatar) and the
+agent's reply. Each is rendered with one avatar speaking and the other
+listening, so the roles switch once in the middle of a turn clip.
+
+    1. validate the message          6. tracks: speaker (speech -> expression),
+    2. ITT: the user's node             listener (LEED), heads for both
+    3. dialogue: reply + emotion     7. render both avatars, compose side by side
+    4. ITT: the agent's node         8. encode H.264 + AAC, one clip per turn
+    5. speech for both utterances    9. carry the last frame's state over
+
+Models load once in ``WarmChatPipeline``; everything that belongs to one
+conversation (tree, portraits, states, files) lives in a ``Conversation``, so
+one pipeline serves many sessions.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from warmchat.dialogue import make_engine
+from warmchat.dialogue.base import (
+    DEFAULT_PERSONA,
+    PARTNER_PERSONA,
+    DialogueEngine,
+    Persona,
+    Utterance,
+    swap_roles,
+)
+from warmchat.emotion import EmotionState, get_text_classifier
+from warmchat.errors import TextInputError
+from warmchat.motion.head import HeadConfig, NoiseHeadMotion
+from warmchat.motion.listener import LEED
+from warmchat.motion.speaker import SpeakerConfig, VisemeSpeaker
+from warmchat.motion.common import blend_in
+from warmchat.motion.tracks import FPS, AvatarState, HeadTrack, n_frames
+from warmchat.render.face import FaceModel, PortraitConfig, load_portrait
+from warmchat.render.video import Compositor, Mp4Writer, concat_mp4
+from warmchat.render.warp import WarpConfig, WarpRenderer
+from warmchat.speech import EspeakTTS, Speech, load_audio, pad_to_frames, save_wav
+from warmchat.tree import ITT, Node, TraversalConfig
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class PipelineConfig:
+    """Settings of a conversation turn."""
+
+    portrait: PortraitConfig = field(default_factory=PortraitConfig)  # crop size and framing
+    warp: WarpConfig = field(default_factory=WarpConfig)  # renderer settings
+    traversal: TraversalConfig = field(default_factory=TraversalConfig)  # ITT emotion weighting
+    agent_voice: str = "en-us+f3"  # eSpeak voice of the agent (left avatar)
+    user_voice: str = "en-gb+f4"  # eSpeak voice of the user's avatar (right)
+    max_message_chars: int = 400  # longer messages are cut at a sentence end, with a notice
+    tail_s: float = 0.4  # quiet time after each utterance before the roles switch
+    expression_strength: float = 1.0  # scales every emotion shown on the faces
+    liveliness: float = 1.0  # scales head motion
+    seed: int = 0  # base seed: a turn's randomness comes from (seed, turn number)
+    max_user_audio_s: float = 30.0  # longest user recording accepted
+
+
+@dataclass
+class Avatar:
+    """One side of the conversation: a portrait, its renderer, voice, persona and state."""
+
+    name: str
+    face: FaceModel
+    renderer: WarpRenderer
+    voice: str
+    persona: Persona
+    state: AvatarState = field(default_factory=AvatarState.rest)
+
+
+@dataclass
+class Conversation:
+    """Everything that belongs to one conversation (one app session, one CLI run)."""
+
+    agent: Avatar  # shown on the left
+    user: Avatar  # shown on the right
+    tree: ITT
+    work_dir: Path  # this conversation's own files
+    clips: list[Path] = field(default_factory=list)  # turn clips, in order
+    turn: int = 0  # turns rendered so far
+
+    @property
+    def notices(self) -> list[str]:
+        return [n for n in (self.agent.face.notice, self.user.face.notice) if n]
+
+
+@dataclass
+class TurnResult:
+    """What one turn produced."""
+
+    clip: Path  # the turn's mp4 (user speaks, then the agent)
+    user_node: Node
+    agent_node: Node
+    notices: list[str]  # things to tell the user (LLM fallback, text cut, ...)
+    timings: dict[str, float]  # seconds per stage
+    duration_s: float  # length of the clip
+
+
+def check_message(text: str | None, max_chars: int) -> tuple[str, str | None]:
+    """Strip and validate a typed message; cut an over-long one at a sentence end.
+
+    Returns the text and a notice when it was cut. Raises TextInputError when empty.
+    """
+    t = " ".join((text or "").split())
+    if not t:
+        raise TextInputError("The message is empty: type something for the avatars to say.")
+    if len(t) <= max_chars:
+        return t, None
+    cut = t[:max_chars]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    cut = cut[: end + 1] if end > max_chars // 3 else cut.rsplit(" ", 1)[0]
+    return cut, f"The message was {len(t)} characters; only the first {len(cut)} are used."
+
+
+class WarmChatPipeline:
+    """Runs conversation turns. Load once, share across conversations."""
+
+    def __init__(
+        self,
+        config: PipelineConfig | None = None,
+        dialogue: DialogueEngine | None = None,
+        tts: EspeakTTS | None = None,
+    ) -> None:
+        self.cfg = config or PipelineConfig()
+        self._dialogue = dialogue
+        self.tts = tts or EspeakTTS()
+        self.speaker = VisemeSpeaker(SpeakerConfig(emotion_strength=0.85 * self.cfg.expression_strength))
+        self.listener = LEED(strength=self.cfg.expression_strength)
+        self.head = NoiseHeadMotion(HeadConfig(liveliness=self.cfg.liveliness))
+
+    # The text classifier and the dialogue engine load on first use, so ``say``
+    # starts fast; the app calls ``preload()`` so its first turn does not wait.
+    @property
+    def classifier(self):
+        return get_text_classifier()
+
+    @property
+    def dialogue(self) -> DialogueEngine:
+        if self._dialogue is None:
+            self._dialogue = make_engine()
+        return self._dialogue
+
+    def preload(self) -> None:
+        """Load every model now (the text classifier, the dialogue engine, eSpeak, MediaPipe)."""
+        self.classifier.classify("hello")
+        _ = self.dialogue
+        self.tts.synthesize("Hi.")
+
+    # ------------------------------------------------------------------ set-up
+    def make_avatar(self, portrait, name: str, voice: str, persona: Persona) -> Avatar:
+        """Trace a portrait (path, PIL image or array) and build its renderer."""
+        face = load_portrait(portrait, self.cfg.portrait)
+        return Avatar(name, face, WarpRenderer(face, self.cfg.warp), self.tts.check_voice(voice), persona)
+
+    def new_conversation(
+        self,
+        agent_portrait,
+        user_portrait,
+        work_dir: str | Path | None = None,
+        agent_persona: Persona | None = None,
+        user_persona: Persona | None = None,
+    ) -> Conversation:
+        """Start a conversation between two portraits; files go to ``work_dir`` (a new temp dir by default)."""
+        ap = agent_persona or DEFAULT_PERSONA
+        up = user_persona or PARTNER_PERSONA
+        agent = self.make_avatar(agent_portrait, ap.name, self.cfg.agent_voice, ap)
+        user = self.make_avatar(
+            user_portrait, "You" if user_persona is None else up.name, self.cfg.user_voice, up
+        )
+        wd = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="warmchat-"))
+        wd.mkdir(parents=True, exist_ok=True)
+        return Conversation(agent, user, ITT(), wd)
+
+    # ------------------------------------------------------------------ one turn
+    def run_turn(
+        self,
+        conv: Conversation,
+        message: str | None = None,
+        user_audio: str | Path | None = None,
+        agent_emotion: EmotionState | None = None,
+        progress: Progress | None = None,
+    ) -> TurnResult:
+        """Run one turn: the user's avatar says ``message`` (or ``user_audio``), the agent replies."""
+        cfg, tree = self.cfg, conv.tree
+        step = progress or (lambda f, d: None)
+        times: dict[str, float] = {}
+        notices: list[str] = []
+        t0 = time.perf_counter()
+
+        # 1. Validate the input before anything changes.
+        user_speech = None
+        if user_audio is not None:
+            user_speech = load_audio(user_audio, self.tts.sample_rate, cfg.max_user_audio_s)
+            text = " ".join((message or "").split()) or "(a spoken message)"
+        else:
+            text, cut = check_message(message, cfg.max_message_chars)
+            if cut:
+                notices.append(cut)
+        seed = [cfg.seed, conv.turn]
+
+        # 2. The user's emotion and speech (speech first: text that cannot be
+        #    spoken is refused before the tree changes).
+        step(0.05, "Reading the message's emotion")
+        user_emotion = self.classifier.classify(text)
+        if user_speech is None:
+            user_speech = self.tts.synthesize(text, user_emotion, voice=conv.user.voice)
+        user_node = tree.add_child(tree.current, "user", conv.user.name, text, user_emotion)
+        times["emotion_user_tts"] = time.perf_counter() - t0
+
+        # 3. The agent's reply, coloured by the mood of the path so far. The
+        #    dialogue engine never raises: a failing LLM falls back with a notice.
+        step(0.12, "Writing the reply")
+        t = time.perf_counter()
+        history = [
+            Utterance(n.role, n.text, n.emotion)
+            for n in tree.path_from_root(user_node.id)
+            if n.role != "root"
+        ]
+        mood = tree.cumulative_emotion(user_node.id, cfg.traversal, for_role="agent")
+        reply_seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
+        reply = self.dialogue.reply(history, conv.agent.persona, mood, seed=reply_seed)
+        if reply.notice:
+            notices.append(reply.notice)
+        emotion = agent_emotion or reply.emotion
+        times["dialogue"] = time.perf_counter() - t
+
+        # 4. The agent's node, 5. its speech.
+        agent_node = tree.add_child(
+            user_node.id, "agent", conv.agent.name, reply.text, emotion, backend=reply.backend
+        )
+        step(0.2, "Speaking")
+        t = time.perf_counter()
+        agent_speech = self.tts.synthesize(reply.text, emotion, voice=conv.agent.voice)
+        times["tts_agent"] = time.perf_counter() - t
+
+        # 6-8. Tracks, frames and the clip: the user speaks, then the agent.
+        clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
+        rng = np.random.default_rng(seed)
+        utterances = [
+            (conv.user, conv.agent, user_speech, user_node),
+            (conv.agent, conv.user, agent_speech, agent_node),
+        ]
+        dur = self._write_clip(conv, utterances, clip, rng, times, step)
+
+        # 9. Record files in the tree, save it, carry the state over.
+        agent_node.clip_path = user_node.clip_path = str(clip)
+        tree.save(conv.work_dir / "itt.json")
+        conv.clips.append(clip)
+        conv.turn += 1
+        times["total"] = time.perf_counter() - t0
+        step(1.0, "Done")
+        return TurnResult(clip, user_node, agent_node, notices, times, dur)
+
+    def next_user_message(self, conv: Conversation) -> tuple[str, EmotionState, str | None]:
+        """The user side's next line in agent <-> agent mode, from the second persona."""
+        tree = conv.tree
+        path = [n for n in tree.path_from_root(tree.current) if n.role != "root"]
+        if not path:
+            reply_text = "Hi! What's been on your mind lately?"
+            return reply_text, self.classifier.classify(reply_text), None
+        history = swap_roles([Utterance(n.role, n.text, n.emotion) for n in path])
+        mood = tree.cumulative_emotion(tree.current, self.cfg.traversal, for_role="user")
+        seed = int(np.random.SeedSequence([self.cfg.seed, conv.turn, 1]).generate_state(1)[0])
+        r = self.dialogue.reply(history, conv.user.persona, mood, seed=seed)
+        return r.text, r.emotion, r.notice
+
+    # ------------------------------------------------------------------ rendering
+    def utterance_length(self, speech: Speech) -> int:
+        """Frames an utterance takes: its speech plus a short quiet tail."""
+        return n_frames(speech.duration + self.cfg.tail_s)
+
+    def utterance_frames(
+        self,
+        speaker: Avatar,
+        listener: Avatar | None,
+        speech: Speech,
+        node: Node | None,
+        tree: ITT | None,
+        rng: np.random.Generator,
+        speaker_emotion: EmotionState | None = None,
+    ) -> tuple[int, Iterator[tuple[np.ndarray, np.ndarray | None]]]:
+        """Frame count and a generator of (speaker frame, listener frame) for one utterance.
+
+        The speaker's face follows the speech under the cumulative emotion of its
+        node (for its role); the listener's follows LEED under its own cumulative
+        emotion. When the generator finishes, both avatars' states hold the last frame.
+        """
+        cfg = self.cfg
+        T = self.utterance_length(speech)
+        if speaker_emotion is None:
+            speaker_emotion = tree.cumulative_emotion(node.id, cfg.traversal, for_role=node.role)
+        s_expr = self.speaker.generate(speech, speaker_emotion, T, rng, speaker.state.expression)
+        s_head = self.head.generate("speaker", speaker_emotion, T, rng, speaker.state.pose, speech)
+        tracks = [(speaker, s_expr, s_head)]
+        if listener is not None:
+            other = "agent" if node.role == "user" else "user"
+            l_emotion = tree.cumulative_emotion(node.id, cfg.traversal, for_role=other)
+            lo = self.listener.generate(l_emotion, T, rng, speech, listener.state.expression)
+            l_head = self.head.generate("listener", l_emotion, T, rng, listener.state.pose)
+            # LEED's nods and tilt go on top; ease them in too, so listening
+            # starts exactly where the previous frame left the head.
+            l_head = HeadTrack.from_array(blend_in(l_head.as_array() + lo.head_offsets, listener.state.pose, 12))
+            tracks.append((listener, lo.expression, l_head))
+
+        def frames():
+            poses = [h.as_array() for _, _, h in tracks]
+            for t in range(T):
+                out = [av.renderer.render(e.values[t], p[t]) for (av, e, _), p in zip(tracks, poses)]
+                yield out[0], (out[1] if len(out) > 1 else None)
+            for (av, e, _), p in zip(tracks, poses):
+                av.state = AvatarState(e.values[-1].copy(), p[-1].copy())
+
+        return T, frames()
+
+    def _write_clip(self, conv, utterances, clip: Path, rng, times, step) -> float:
+        """Render utterances into one side-by-side mp4 with their speech; returns its length."""
+        t = time.perf_counter()
+        comp = Compositor(self.cfg.portrait.size, (conv.agent.name, conv.user.name))
+        # The audio track is known up front; each utterance's motion is planned
+        # only when the previous one has been rendered, so it starts from the
+        # state that utterance left behind.
+        lengths = [self.utterance_length(speech) for _, _, speech, _ in utterances]
+        audio = [pad_to_frames(sp.audio, sp.sample_rate, T) for (_, _, sp, _), T in zip(utterances, lengths)]
+        wav = save_wav(clip.with_suffix(".wav"), np.concatenate(audio), self.tts.sample_rate)
+        total, done, t_motion = sum(lengths), 0, 0.0
+        s = self.cfg.portrait.size
+        with Mp4Writer(clip, 2 * s, s, wav) as w:
+            for speaker, listener, speech, node in utterances:
+                tm = time.perf_counter()
+                _, gen = self.utterance_frames(speaker, listener, speech, node, conv.tree, rng)
+                t_motion += time.perf_counter() - tm
+                agent_speaks = speaker is conv.agent
+                for sp, li in gen:
+                    left, right = (sp, li) if agent_speaks else (li, sp)
+                    w.write(comp.compose(left, right, 0 if agent_speaks else 1))
+                    done += 1
+                    if done % 25 == 0:
+                        step(0.25 + 0.7 * done / total, f"Rendering frame {done}/{total}")
+        times["motion"] = t_motion
+        times["render_encode"] = time.perf_counter() - t - t_motion
+        wav.unlink(missing_ok=True)
+        return total / FPS
+
+    # ------------------------------------------------------------------ say
+    def say(
+        self,
+        portrait,
+        out: str | Path,
+        text: str | None = None,
+        audio: str | Path | None = None,
+        emotion: EmotionState | None = None,
+        seed: int | None = None,
+    ) -> Path:
+        """Render one avatar speaking ``text`` (via TTS) or ``audio`` to ``out`` (mp4)."""
+        emotion = emotion or EmotionState.of("neutral", 0.0)
+        if audio is not None:
+            speech = load_audio(audio, self.tts.sample_rate, max_seconds=120.0)
+        else:
+            text, _ = check_message(text, 5000)
+            speech = self.tts.synthesize(text, emotion, voice=self.cfg.agent_voice)
+        av = self.make_avatar(portrait, "Avatar", self.cfg.agent_voice, DEFAULT_PERSONA)
+        rng = np.random.default_rng([self.cfg.seed if seed is None else seed])
+        T, gen = self.utterance_frames(av, None, speech, None, None, rng, speaker_emotion=emotion)
+        out = Path(out)
+        wav = out.with_suffix(".speech.wav")
+        save_wav(wav, pad_to_frames(speech.audio, speech.sample_rate, T), speech.sample_rate)
+        s = self.cfg.portrait.size
+        try:
+            with Mp4Writer(out, s, s, wav) as w:
+                for frame, _ in gen:
+                    w.write(frame)
+        finally:
+            wav.unlink(missing_ok=True)
+        return out
+
+    def join(self, conv: Conversation, out: str | Path | None = None) -> Path:
+        """The whole conversation so far as one mp4."""
+        if not conv.clips:
+            raise TextInputError("There is no turn yet: send a message first.")
+        return concat_mp4(conv.clips, out or conv.work_dir / "conversation.mp4")

@@ -24,6 +24,7 @@ from warmchat.tree import ITT  # noqa: E402
 from warmchat.tree_view import tree_figure  # noqa: E402
 
 PIPELINE = WarmChatPipeline()  # models load once and are shared read-only by all sessions
+PIPELINE.preload()
 
 
 def on_send(message, agent_img, user_img, emotion, intensity, audio, session: ChatSession, progress=gr.Progress()):

@@ -115,28 +115,38 @@ def viseme_for(symbol: str) -> tuple[np.ndarray, float]:
     return v, dom
 
 
+def _coarticulate(targets: np.ndarray, dom: np.ndarray, centre: np.ndarray, width: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(T, K) dominance- and influence-weighted mean of phoneme targets at times ``t``."""
+    infl = np.exp(-0.5 * ((t[:, None] - centre[None]) / width[None]) ** 2) * dom[None]  # (T, P)
+    out = (infl @ targets) / (infl.sum(1, keepdims=True) + 1e-9)
+    # Far from any phoneme (before and after speech) the mouth is at rest.
+    presence = np.clip(infl.max(1) / dom.max(), 0, 1)[:, None]
+    return out * presence
+
+
 def phoneme_track(phonemes: list[Phoneme], n_frames: int, lead_s: float = 0.03) -> np.ndarray:
     """(T, K) lip/jaw track from phoneme timings with dominance coarticulation.
 
     Each phoneme contributes its target around its centre with a Gaussian
-    influence as wide as the phoneme (min 35 ms); at every instant the shape is
-    the dominance- and influence-weighted mean of the targets. Lips move ``lead_s``
-    ahead of the sound, as in real speech.
+    influence as wide as the phoneme; at every instant the shape is the
+    dominance- and influence-weighted mean of the targets. The lips follow the
+    dominance model closely (bilabials must shut); the jaw is heavier and slower,
+    so it is blended with wider influences and equal weights, except that lip
+    closures still pull it up. Lips move ``lead_s`` ahead of the sound, as in
+    real speech.
     """
-    out = np.zeros((n_frames, K), np.float32)
     if not phonemes:
-        return out
+        return np.zeros((n_frames, K), np.float32)
     targets = np.stack([viseme_for(p.symbol)[0] for p in phonemes])  # (P, K)
     dom = np.array([viseme_for(p.symbol)[1] for p in phonemes])  # (P,)
     centre = np.array([(p.start + p.end) / 2 for p in phonemes]) - lead_s
-    width = np.maximum(np.array([p.end - p.start for p in phonemes]) * 0.55, 0.035)
+    dur = np.array([p.end - p.start for p in phonemes])
     t = (np.arange(n_frames) + 0.5) / FPS  # (T,) frame centres, seconds
-    infl = np.exp(-0.5 * ((t[:, None] - centre[None]) / width[None]) ** 2) * dom[None]  # (T, P)
-    infl += 1e-6
-    out = (infl @ targets) / infl.sum(1, keepdims=True)
-    # Far from any phoneme (before and after speech) the mouth is at rest.
-    presence = np.clip(infl.max(1) / dom.max(), 0, 1)[:, None]
-    return (out * presence).astype(np.float32)
+    out = _coarticulate(targets, dom, centre, np.maximum(dur * 0.55, 0.035), t)
+    jaw_dom = np.where(dom >= 4.0, 2.5, 1.0)  # closures (p b m f v w) keep their say
+    jaw = _coarticulate(targets[:, [CH["jawOpen"]]], jaw_dom, centre, np.maximum(dur * 0.8, 0.06), t)
+    out[:, CH["jawOpen"]] = jaw[:, 0]
+    return out.astype(np.float32)
 
 
 @dataclass
@@ -144,7 +154,7 @@ class SpeakerConfig:
     """Settings of the viseme speaker."""
 
     emotion_strength: float = 0.85  # how much of the emotion preset the speaker holds
-    loudness_jaw: float = 0.35  # extra jaw opening at full loudness
+    loudness_jaw: float = 0.3  # extra jaw opening at full loudness
     viseme_weight: float = 1.0  # scale of the phoneme-driven shapes
     brow_emphasis: float = 0.25  # inner-brow lift on loud syllables
     blinks_per_minute: float = 16.0  # speakers blink a little less than listeners
@@ -170,7 +180,8 @@ class VisemeSpeaker:
             # 1. Phoneme-driven shapes, with the jaw opened wider on loud syllables.
             vals = phoneme_track(speech.phonemes, n_frames) * cfg.viseme_weight
             jaw = vals[:, CH["jawOpen"]]
-            vals[:, CH["jawOpen"]] = jaw * (0.55 + 0.45 * loud) + cfg.loudness_jaw * loud * (jaw > 0.05)
+            closed = np.clip(vals[:, CH["mouthClose"]], 0, 1)
+            vals[:, CH["jawOpen"]] = jaw * (0.6 + 0.4 * loud) + cfg.loudness_jaw * loud * (1 - closed)
         else:
             # 1'. Loudness alone (a recording): the jaw follows the envelope, the
             #     lips close in the dips between syllables.

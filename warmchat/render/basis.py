@@ -68,7 +68,7 @@ def build_basis(lm: np.ndarray, geometry: dict) -> np.ndarray:
     w_mouth = _gauss(d_mouth, 0.5)
 
     b = basis["jawOpen"]
-    b[:, 1] = 0.42 * w_jaw
+    b[:, 1] = 0.36 * w_jaw  # a fully open jaw (a yawn, a shout) drops the chin ~1/3 iod
     b[:, 0] = -0.04 * (u - u_mc) * w_jaw  # the jaw narrows a little as it drops
     b[upper, 1] -= 0.02 * corner_taper[upper]
 

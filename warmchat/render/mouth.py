@@ -58,7 +58,7 @@ class MouthPainter:
         light = float(np.clip((skin @ [0.299, 0.587, 0.114]) / 175.0, 0.45, 1.0))
         white = np.array([232.0, 226, 212]) * light
         self.teeth = (0.8 * white + 0.2 * skin).astype(np.float32)
-        self.cavity = (lip * 0.2 + np.array([12.0, 0, 0])).astype(np.float32)
+        self.cavity = (lip * 0.32 + np.array([14.0, 2, 2])).astype(np.float32)
         self.tongue = (lip * 0.75 + np.array([20.0, -8, -8])).clip(0, 255).astype(np.float32)
         self.soft = max(0.4, self.iod / 160)  # blur that matches the portrait's scale
 
@@ -112,7 +112,7 @@ class MouthPainter:
         interior = np.empty((*shape, 3), np.float32)
         interior[:] = self.cavity
         depth = cv2.GaussianBlur(mouth, (0, 0), max(height * 0.3, 1.0))
-        interior *= (1.3 - 0.6 * depth)[..., None]
+        interior *= (1.15 - 0.35 * depth)[..., None]
 
         # 2. Tongue: a low mound at the back of a wide-open mouth.
         if height > 0.12 * self.iod:
@@ -137,15 +137,15 @@ class MouthPainter:
         else:
             # 3b. Drawn teeth: lower ones only for wide openings, then the upper
             #     row hanging from the upper lip, lit from the front.
+            # A lips-apart sliver shows a dark line, not a white one: the teeth fade
+            # in as the opening grows.
+            show = float(np.clip((height - 0.03 * self.iod) / (0.04 * self.iod), 0, 1))
+
             def band(edge: np.ndarray, thickness: float, color: np.ndarray, sign: float) -> None:
                 nonlocal interior
                 poly_t = np.concatenate([edge, (edge + sign * self.down * thickness)[::-1]])
-                m = (
-                    cv2.GaussianBlur(_poly_mask(shape, poly_t), (0, 0), self.soft).astype(np.float32)[
-                        ..., None
-                    ]
-                    / 255
-                )
+                m = cv2.GaussianBlur(_poly_mask(shape, poly_t), (0, 0), self.soft).astype(np.float32)
+                m = m[..., None] * (show / 255)
                 yy = np.arange(shape[0], dtype=np.float32)[:, None, None]
                 rel = np.clip((yy - edge[:, 1].mean()) * sign / max(thickness, 1), 0, 1)
                 lit = 0.72 + 0.28 * rel  # darker by the gum, lighter at the biting edge

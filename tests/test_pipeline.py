@@ -92,3 +92,21 @@ def test_a_bad_turn_loses_nothing(pipe, tmp_path):
         pipe.run_turn(conv, "...")
     assert conv.tree.to_json() == before
     assert len(conv.clips) == 1
+
+
+def test_the_users_own_recording_drives_their_avatar(pipe, tmp_path):
+    import subprocess
+
+    from warmchat.render.video import ffmpeg_exe
+    from warmchat.speech import save_wav
+
+    speech = pipe.tts.synthesize("This is my own voice, recorded at home.", voice="en-us+m3")
+    wav = save_wav(tmp_path / "me.wav", speech.audio, speech.sample_rate)
+    mp3 = tmp_path / "me.mp3"
+    subprocess.run([ffmpeg_exe(), "-y", "-v", "error", "-i", str(wav), "-ar", "44100", str(mp3)], check=True)
+    conv = pipe.new_conversation(DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, work_dir=tmp_path / "c")
+    r = pipe.run_turn(conv, None, user_audio=mp3)
+    assert r.user_node.text == "(a spoken message)"
+    assert r.duration_s > speech.duration + 1.0  # the recording, then the agent's reply
+    d = media_durations(r.clip)
+    assert abs(d["video"] - d["audio"]) < 0.1

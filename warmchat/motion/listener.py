@@ -132,13 +132,19 @@ class LEED:
                 amp = rng.uniform(0.6, 1.0) * (0.4 + 0.6 * intensity) * self.strength
                 for ch, v in b.pulse.items():
                     vals[t0 : t0 + len(shape), CH[ch]] += amp * v * shape
-        # 3. Nods on the speaker's pauses (backchannels), else at random times.
+        # 3. Nods: on the speaker's pauses first (backchannels), the rest at
+        #    random moments at least a second away from other nods.
         cues = speech_pauses(speaker_speech, T)
         expected = nods_per_min * T / FPS / 60 * (0.5 + intensity)
-        n_nods = min(len(cues), int(rng.poisson(expected)) + 1) if cues else int(rng.poisson(expected))
-        chosen = sorted(rng.choice(cues, n_nods, replace=False)) if cues and n_nods else []
-        if not cues:
-            chosen = sorted(int(x) for x in rng.integers(FPS // 2, max(T - FPS // 2, FPS // 2 + 1), n_nods))
+        n_nods = int(rng.poisson(expected))
+        chosen = [int(c) for c in rng.permutation(cues)[:n_nods]] if cues else []
+        for _ in range(4 * (n_nods - len(chosen))):  # bounded tries
+            if len(chosen) >= n_nods or T < 2 * FPS:
+                break
+            t0 = int(rng.integers(FPS // 2, T - FPS))
+            if all(abs(t0 - c) >= FPS for c in chosen):
+                chosen.append(t0)
+        chosen.sort()
         nod_len = int(0.6 * FPS)
         for t0 in chosen:
             shape = _pulse_shape(nod_len)[: T - t0]

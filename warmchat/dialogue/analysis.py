@@ -34,7 +34,9 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
     neither other another such own same there here now today tonight tomorrow
     yesterday lately recently soon later ago time times thing things stuff something
     anything nothing everything someone anyone everyone somebody anybody nobody one
-    ones way ways lol haha please like
+    ones way ways part parts lol haha please like
+    two three four five six seven eight nine ten eleven twelve twenty hundred few several
+    couple dozen minute minutes hour hours days weeks months years
     hi hello hey hiya howdy greetings thanks thank bye goodbye
     """.split()
 )
@@ -70,6 +72,7 @@ FEELING_WORDS: frozenset[str] = frozenset(
     boring interesting stressed stressful heartbroken devastated miserable unfair sick
     fantastic brilliant incredible perfect glad delighted ecstatic overjoyed scary
     terrified frightened disappointed hopeless jealous ashamed embarrassed relieved
+    stupid dumb idiot useless rude mean silly lame rough
     """.split()
 )
 
@@ -82,10 +85,16 @@ PREFERENCE_VERBS: frozenset[str] = frozenset(
     """.split()
 )
 
-POSSESSIVES: frozenset[str] = frozenset("my your our his her their".split())
-DETERMINERS: frozenset[str] = POSSESSIVES | frozenset(
-    "the this that these those a an some".split()
+# Plain descriptive adjectives (colours, sizes, ages) that may end a noun phrase.
+_ADJECTIVES: frozenset[str] = frozenset(
+    """
+    red blue green yellow black white grey gray brown pink purple orange big small
+    large tiny huge old new young long short hot cold warm cool high low fast slow
+    """.split()
 )
+
+POSSESSIVES: frozenset[str] = frozenset("my your our his her their".split())
+DETERMINERS: frozenset[str] = POSSESSIVES | frozenset("the this that these those a an some".split())
 PREPOSITIONS: frozenset[str] = frozenset("about with for of to at in on into from".split())
 # Adverbs allowed between a determiner and its noun ("my really old car").
 _INTENSIFIERS: frozenset[str] = frozenset("really very so pretty super quite".split())
@@ -117,6 +126,18 @@ _FAREWELL_PHRASE = re.compile(
 )
 _THANKS_PHRASE = re.compile(r"^(thanks|thank you|thank u|thx|ty|cheers|many thanks)\b", re.I)
 _THANKS_ANYWHERE = re.compile(r"\b(thank you|thanks|i appreciate (it|that|you))\b", re.I)
+# Things said to the agent itself.
+_COMPLIMENT = re.compile(
+    r"\b(i (really )?(love|like|adore) (you|talking to you|chatting with you)|"
+    r"you('re| are) (so |really )?(sweet|kind|nice|great|amazing|funny|lovely|the best|"
+    r"awesome))\b",
+    re.I,
+)
+_INSULT = re.compile(
+    r"\b(i hate you|you('re| are) (so |really )?(stupid|dumb|useless|annoying|boring|rude|"
+    r"the worst|an idiot)|you suck|shut up)\b",
+    re.I,
+)
 _OPINION = re.compile(
     r"\b(i think|i believe|i feel like|in my opinion|i reckon|i love|i like|i hate|"
     r"i prefer|i adore|i can't stand|i cannot stand|i don't like|i do not like|i dislike|"
@@ -145,9 +166,14 @@ QUESTION_FRAMES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\bwho do i have\b|\btell me about yourself\b|\bwho am i talking to\b",
         ),
         ("what_do_you_do", r"\bwhat do you do\b(?! (about|with|when|if|for))"),
-        ("favourite", r"\bfavou?rite ([a-z]+)"),
-        ("about_you", r"^\W*(and |so |but )?(what|how) about you\W*$|^\W*(and )?(you|yours)\W*$|"
-         r"^\W*(and )?what('?s| is) yours\W*$|^\W*and you\W*$"),
+        ("favourite", r"\bfavou?rite (?!part\b|bit\b|moment\b|thing\b)([a-z]+)"),
+        ("celebrate", r"\bcelebrate\b"),
+        ("reaction", r"\b(first )?reaction\b"),
+        (
+            "about_you",
+            r"^\W*(and |so |but )?(what|how) about you\W*$|^\W*(and )?(you|yours)\W*$|"
+            r"^\W*(and )?what('?s| is) yours\W*$|^\W*and you\W*$",
+        ),
         ("are_you_ok", r"\bare you (okay|ok|alright|all right|doing okay)\b"),
         (
             "feeling",
@@ -157,15 +183,23 @@ QUESTION_FRAMES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "how_are_you",
-            r"\bhow are you( doing| today)?\b|\bhow('?s| is) it going\b|\bhow have you been\b|"
+            r"\bhow are you(?! going| planning| getting)( doing| today)?\b|"
+            r"\bhow('?s| is) it going\b|\bhow have you been\b|"
             r"\bhow are things\b|\bhow('?s| is| was) your (day|week|morning|evening)\b|"
             r"\bhow('?s| is) life\b|\bhow('?s| has) your day been\b",
         ),
         ("whats_up", r"\bwhat('?s| is) (up|new)\b|\bwhat are you up to\b"),
-        ("on_mind", r"\bwhat('?s| is) on your mind\b|\bwhat would you like to talk about\b|"
-         r"\bwhat do you want to talk about\b"),
-        ("want_talk", r"\b(want|like|need) to (talk|vent|tell me|say more)\b|"
-         r"\bhelp to talk\b|\btalk it through\b"),
+        (
+            "on_mind",
+            r"\bwhat('?s| is|'?s been| has been) on your mind( today| lately)?\W*$|"
+            r"\bwhat would you like to talk about\b|"
+            r"\bwhat do you want to talk about\b|\banything else you'?d like to talk about\b",
+        ),
+        (
+            "want_talk",
+            r"\b(want|like|need) to (talk|vent|tell me|say more)\b|"
+            r"\bhelp to talk\b|\btalk it through\b",
+        ),
         ("talked_to", r"\b(talk|talked|spoken|speak) to anyone\b"),
         (
             "anything_help",
@@ -173,36 +207,70 @@ QUESTION_FRAMES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\bhow can i help\b|\bwhat can i do\b|\bfeel (a bit |a little )?(safer|better)\b|"
             r"\bmore manageable\b",
         ),
-        ("advice", r"^\W*should i\b|\bwhat should i\b|\bany (advice|tips)\b|"
-         r"\bwhat would you do\b|\bwhat do i do\b|\bhow (can|do|should) i\b"),
+        (
+            "hobby",
+            r"\bwhat do you (like|love|enjoy) (to do|doing)\b|\bwhat are your hobbies\b|"
+            r"\bwhat do you do for fun\b|\bdo you have (a|any) hobb",
+        ),
+        (
+            "advice",
+            r"\bshould i\b|\bany (advice|tips)\b|\bdo you think i (should|could|can|ought)\b|"
+            r"\bwhat would you do\b|\bwhat do i do\b|\bhow (can|do|should) i\b",
+        ),
         ("worry", r"\bwhat worries you\b|\bwhat('?s| is) worrying you\b|\bwhat scares you\b"),
         ("bothered", r"\bwhat (bothered|bothers|upset|upsets|annoyed|annoys) you\b"),
         ("best_part", r"\b(best|favou?rite|nicest) (part|bit|moment)\b"),
         ("hardest_part", r"\b(hardest|worst|toughest|most difficult) (part|bit|moment)\b"),
-        ("celebrate", r"\bcelebrate\b"),
-        ("reaction", r"\b(first )?reaction\b"),
         ("special", r"\bwhat made (it|that|this|.+) so (special|good|great|fun)\b"),
-        ("origin", r"\bwhat got you (into|thinking)\b|\bhow did you (get|first get) into\b|"
-         r"\bwhat made you (start|get into|pick)\b|\bhow did you start\b"),
+        (
+            "origin",
+            r"\bwhat got you (into|thinking)\b|\bhow did you (get|first get) into\b|"
+            r"\bwhat made you (start|get into|pick)\b|\bhow did you start\b",
+        ),
         ("duration", r"\bhow long\b"),
-        ("what_happened", r"\bwhat happened\b|\bhow did (it|that|this|.+) happen\b|"
-         r"\btell me (more )?about\b|\bwhat('?s| is) the story\b|\bwhat was it like\b|"
-         r"\btell me more\b|\bwhat happens next\b"),
-        ("plans", r"\bwhat('?s| is) next\b|\bany plans\b|\bwhat are you (planning|going to do)\b|"
-         r"\bwhat will you do\b|\bplans for\b"),
+        (
+            "tell_more",
+            r"\btell me (more )?about\b|\bwhat('?s| is) (the|your) story\b|"
+            r"\bwhat was it like\b",
+        ),
+        (
+            "what_happened",
+            r"\bwhat happened\b|\bhow did (it|that|this|.+) happen\b|"
+            r"\btell me more\b|\bwhat happens next\b",
+        ),
+        (
+            "plans",
+            r"\bwhat('?s| is) next\b|\bany plans\b|\bwhat are you (planning|going to do)\b|"
+            r"\bwhat will you do\b|\bplans for\b|\bwhat do you think you'?ll do\b",
+        ),
         ("who", r"^\W*who\b|\bwho (did|do|was|were|has|have)\b"),
         (
             "opinion_q",
             r"\bwhat do you think\b|\bwhat('?s| is) your (opinion|take|view)\b|"
-            r"\bhow do you feel about\b|\bwhat do you make of\b|\bthoughts on\b",
+            r"\bhow do you feel about\b|\bwhat do you make of\b|\bthoughts on\b|"
+            r"\bwhat comes to mind\b|\bmean to you\b|\bwhat('?s| is) the deal with\b",
         ),
-        ("love_about", r"\bwhat do you (love|like|enjoy) (most |best )?about\b|"
-         r"\bwhat('?s| is) (so )?(great|good|special) about\b"),
-        ("do_you_like", r"^\W*(do|would) you (like|love|enjoy|prefer)\b|"
-         r"^\W*are you (into|a fan of)\b|^\W*you (like|love|enjoy)\b"),
-        ("have_you", r"^\W*have you (ever )?(tried|been|seen|done|had|read|heard|met|visited|"
-         r"played|watched|cooked|made)\b"),
-        ("why", r"^\W*why\b|\bwhat made you\b|\bhow come\b"),
+        (
+            "love_about",
+            r"\bwhat do you (love|like|enjoy) (most |best )?about\b|"
+            r"\bwhat('?s| is) (so )?(great|good|special) about\b|\bwhat stands out\b|"
+            r"\bwhat is it about\b",
+        ),
+        (
+            "do_you_like",
+            r"^\W*(do|would) you (like|love|enjoy|prefer)\b|"
+            r"^\W*are you (into|a fan of)\b|^\W*you (like|love|enjoy)\b",
+        ),
+        (
+            "have_you",
+            r"^\W*have you (ever )?(tried|been|seen|done|had|read|heard|met|visited|"
+            r"played|watched|cooked|made)\b",
+        ),
+        (
+            "why",
+            r"^\W*why\b|\bwhat made you\b|\bhow come\b|^\W*how so\W*$|"
+            r"\bwhat makes you say\b",
+        ),
     )
 )
 
@@ -265,7 +333,7 @@ class Topic:
 class Analysis:
     """What the offline engine needs to know about one message."""
 
-    intent: str  # greeting | farewell | thanks | yesno | wh | opinion | statement
+    intent: str  # greeting|farewell|thanks|yesno|wh|compliment|insult|opinion|statement
     frame: str | None  # question frame (see QUESTION_FRAMES) or None
     frame_arg: str | None  # e.g. the category of a "favourite X" question
     topic: Topic | None  # best topic phrase in this message, unreflected
@@ -319,7 +387,8 @@ def _first_word_index(toks: list[str]) -> int:
 def _plain_content(low: str) -> bool:
     """A word that can be a topic on its own (not a function word, verb or feeling)."""
     return (
-        low not in FUNCTION_WORDS
+        len(low) <= 20  # "aaaaaaaa...": not a word anyone wants echoed back
+        and low not in FUNCTION_WORDS
         and low not in VERBS
         and low not in FEELING_WORDS
         and not low.isdigit()
@@ -354,10 +423,10 @@ def find_topic(text: str) -> Topic | None:
             pos_bonus = 0.2 * i / max(n, 1)
             prev = toks[i - 1].lower() if i > 0 else ""
             if low in DETERMINERS:
-                phrase = _noun_phrase(toks, i + 1)
+                phrase, end = _noun_phrase(toks, i + 1)
                 # "the best", "my worst": an evaluation, not a thing.
                 if phrase and not all(w.lower() in FEELING_WORDS for w in phrase):
-                    phrase = _extend_with_name(toks, i + 1 + len(phrase), phrase)
+                    phrase = _extend_with_name(toks, end, phrase)
                     score = (5.0 if low in POSSESSIVES else 3.0) + 0.5 * len(phrase)
                     if prev == "about":
                         score += 2.0
@@ -394,14 +463,16 @@ def find_topic(text: str) -> Topic | None:
                     for k, w in enumerate(phrase)
                 ]
                 offer(words, base + pos_bonus)
+            elif prev in ("go", "goes", "went", "going") and low.endswith("ing") and len(low) > 4:
+                offer([low], 6.0 + pos_bonus)  # "I go hiking": the activity is the topic
             elif _plain_content(low) and _is_word(tok):
                 word = low if i == start or not tok[:1].isupper() else tok
                 offer([word], 1.0 + min(len(low), 12) / 12.0 + pos_bonus)
     return best
 
 
-def _noun_phrase(toks: list[str], i: int) -> list[str]:
-    """Up to three content words after a determiner (an intensifier may lead)."""
+def _noun_phrase(toks: list[str], i: int) -> tuple[list[str], int]:
+    """Up to three content words after a determiner (an intensifier may lead), and the end."""
     out: list[str] = []
     n = len(toks)
     while i < n and toks[i].lower() in _INTENSIFIERS and not out:
@@ -415,11 +486,16 @@ def _noun_phrase(toks: list[str], i: int) -> list[str]:
             break
         if out and low in FEELING_WORDS:
             break
+        # An adjective after the noun ends the phrase ("the sky blue?" -> "the sky"),
+        # unless a noun follows it ("my big red car").
+        nxt = toks[i + 1].lower() if i + 1 < n else ""
+        if out and low in _ADJECTIVES and not (_is_word(nxt) and nxt not in FUNCTION_WORDS):
+            break
         if not out and (low in VERBS and low not in ("love", "work", "play", "study")):
             break
         out.append(tok)
         i += 1
-    return out
+    return out, i
 
 
 def _extend_with_name(toks: list[str], j: int, phrase: list[str]) -> list[str]:
@@ -475,10 +551,15 @@ def first_person_clause(text: str) -> str | None:
         low = [t.lower() for t in toks]
         for hedge in (("i", "think"), ("i", "guess"), ("i", "feel", "like"), ("i", "believe")):
             k = len(hedge)
-            if tuple(low[i : i + k]) == hedge and i + k < len(low) and low[i + k] in (
-                "i",
-                "i'm",
-                "i've",
+            if (
+                tuple(low[i : i + k]) == hedge
+                and i + k < len(low)
+                and low[i + k]
+                in (
+                    "i",
+                    "i'm",
+                    "i've",
+                )
             ):
                 i += k
                 break
@@ -495,6 +576,8 @@ def first_person_clause(text: str) -> str | None:
         cl = [t.lower() for t in clause]
         if len(clause) < 3 and not (len(clause) == 2 and cl[0] in ("i'm", "im", "i've")):
             continue
+        if not any(t not in FUNCTION_WORDS and len(t) <= 20 for t in cl):
+            continue  # "I I I I": nothing to reflect
         if any(t in ("you", "your", "yours", "yourself", "you're", "u") for t in cl):
             continue
         if cl[:3] in (["i", "don't", "know"], ["i", "do", "not"]) or cl[:2] in (
@@ -521,16 +604,19 @@ def first_person_clause(text: str) -> str | None:
 def question_frame(sentence: str) -> tuple[str | None, str | None]:
     """The question frame of one sentence and its argument (e.g. the favourite's category)."""
     s = normalise(sentence)
+    # Anchored patterns also get the part after a lead-in: "Quick question: are you into X?"
+    parts = [s, *(s.rsplit(sep, 1)[1].strip() for sep in (":", ",", " - ") if sep in s)]
     for name, pattern in QUESTION_FRAMES:
-        m = pattern.search(s)
-        if m:
-            arg = m.group(1).lower() if name == "favourite" else None
-            return name, arg
+        for part in parts:
+            m = pattern.search(part)
+            if m:
+                arg = m.group(1).lower() if name == "favourite" else None
+                return name, arg
     return None, None
 
 
 def _question_kind(sentence: str) -> str | None:
-    """"wh", "yesno" or None when ``sentence`` is not a question."""
+    """ "wh", "yesno" or None when ``sentence`` is not a question."""
     toks = tokens(sentence)
     i = _first_word_index(toks)
     first = toks[i].lower() if i < len(toks) else ""
@@ -559,7 +645,13 @@ def analyse(text: str) -> Analysis:
         short or bool(_FAREWELL_PHRASE.match(sents[-1]))
     )
     thanks = bool(_THANKS_PHRASE.match(sents[0])) or (short and bool(_THANKS_ANYWHERE.search(text)))
-    question_sents = [s for s in sents if _question_kind(s)]
+    # "Wow, really?" is a reaction, not a question: short ones count only in a known frame.
+    question_sents = [
+        s
+        for s in sents
+        if _question_kind(s)
+        and (sum(_is_word(t) for t in tokens(s)) >= 3 or question_frame(s)[0] is not None)
+    ]
     topic_source = question_sents[-1] if question_sents else text
     topic = find_topic(topic_source) or find_topic(text)
     clause = first_person_clause(text)
@@ -577,6 +669,10 @@ def analyse(text: str) -> Analysis:
         intent = "thanks"
     elif greeted and len(words) <= 4:
         intent = "greeting"
+    elif _INSULT.search(text):
+        intent = "insult"
+    elif _COMPLIMENT.search(text):
+        intent = "compliment"
     elif _OPINION.search(text) and not re.search(r"\bi (think|feel like|believe) i\b", text, re.I):
         intent = "opinion"
     else:

@@ -1,0 +1,533 @@
+"""Dialogue engines with real components: the offline engine with the real text-emotion
+classifier, and the OpenAI client against a small OpenAI-compatible server that the
+tests start on 127.0.0.1 (no network beyond the loopback)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from warmchat.dialogue import (
+    PARTNER_PERSONA,
+    DialogueEngine,
+    LLMConfig,
+    OfflineEngine,
+    OpenAIChat,
+    Persona,
+    Reply,
+    Utterance,
+    converse,
+    make_engine,
+    opening_line,
+    swap_roles,
+)
+from warmchat.dialogue.analysis import analyse, find_topic, first_person_clause, reflect
+from warmchat.dialogue.templates import FAVOURITES
+from warmchat.emotion import EmotionState, get_text_classifier
+
+API_KEY = "sk-test-SECRET-0123456789"
+SEEDS = range(4)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return get_text_classifier()
+
+
+@pytest.fixture(scope="module")
+def engine(classifier) -> OfflineEngine:
+    return OfflineEngine(classifier)
+
+
+def ask(engine: OfflineEngine, text: str, seed: int = 0, persona: Persona | None = None) -> Reply:
+    return engine.reply([Utterance("user", text)], persona or Persona(), seed=seed)
+
+
+def first_sentence(text: str) -> str:
+    for i, ch in enumerate(text):
+        if ch in ".!?" and (i + 1 == len(text) or text[i + 1] == " "):
+            return text[: i + 1]
+    return text
+
+
+# --- text analysis --------------------------------------------------------------------------
+
+
+def test_topic_and_reflection():
+    topic = find_topic("My dog Max is sick and I'm really worried about him.")
+    assert topic is not None and topic.text(reflect=True) == "your dog Max"
+    assert find_topic("I love cooking").text(reflect=True) == "cooking"
+    assert find_topic("I'm so excited about my trip to Japan").text(True) == "your trip to Japan"
+    assert reflect("I was at my mum's") == "you were at your mum's"
+    assert first_person_clause("I lost my job today.") == "you lost your job today"
+    assert first_person_clause("I don't know.") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "frame"),
+    [
+        ("Hi!", "greeting", None),
+        ("Hello, how are you?", "wh", "how_are_you"),
+        ("Do you like music?", "yesno", "do_you_like"),
+        ("What's your favourite food?", "wh", "favourite"),
+        ("Why is the sky blue?", "wh", "why"),
+        ("Thanks so much!", "thanks", None),
+        ("Bye, talk soon", "farewell", None),
+        ("I hate mornings", "opinion", None),
+        ("I went to the park with my sister", "statement", None),
+    ],
+)
+def test_intent(text: str, intent: str, frame: str | None):
+    a = analyse(text)
+    assert (a.intent, a.frame) == (intent, frame)
+
+
+# --- offline engine ----------------------------------------------------------------------------
+
+
+def test_offline_engine_is_a_dialogue_engine(engine):
+    assert isinstance(engine, DialogueEngine)
+    assert engine.name == "offline"
+
+
+def test_reply_stays_on_topic(engine):
+    for seed in SEEDS:
+        r = ask(engine, "My dog Max is sick and I'm really worried about him.", seed)
+        assert r.backend == "offline" and r.notice is None
+        assert "dog" in r.text or "Max" in r.text, r.text
+        # Turned around to the listener's view: the agent does not say "my dog".
+        assert "my dog" not in r.text.lower(), r.text
+
+
+def test_questions_get_answers(engine):
+    for seed in SEEDS:
+        r = ask(engine, "Do you like music?", seed)
+        head = first_sentence(r.text)
+        words = r.text.lower().replace(".", " ").replace("!", " ").split()
+        # An answer first (the topic may be "it" once the question has named it).
+        assert not head.endswith("?") and ("music" in words or "it" in words), r.text
+
+        r = ask(engine, "What's your favourite food?", seed)
+        assert any(food in r.text for food in FAVOURITES["food"]), r.text
+
+        r = ask(engine, "How are you?", seed)
+        assert not first_sentence(r.text).endswith("?"), r.text
+
+        r = ask(engine, "What's your name?", seed)
+        assert "Ava" in r.text, r.text
+
+
+def test_favourite_is_stable_per_persona(engine):
+    foods = {
+        next(
+            f for f in FAVOURITES["food"] if f in ask(engine, "What's your favourite food?", s).text
+        )
+        for s in SEEDS
+    }
+    assert len(foods) == 1
+
+
+EMPATHY = (
+    "sorry", "hard", "hurt", "heart", "rough", "stinks", "heavy", "difficult", "painful",
+    "a lot", "hear you", "with you", "alone", "holding up", "easier", "oh no", "slowly",
+    "waves", "figured out", "courage",
+)  # fmt: skip
+JOY = (
+    "wonderful", "love", "good news", "lovely", "fantastic", "glad", "happy", "brilliant",
+    "nice", "celebrate", "thrilled", "deserve", "best", "woohoo", "highlight", "good to hear",
+    "special",
+)  # fmt: skip
+
+
+def test_sad_message_gets_empathy(engine):
+    for seed in SEEDS:
+        r = ask(engine, "I lost my job today and I feel terrible.", seed)
+        assert r.emotion.dominant == "sad", (r.text, str(r.emotion))
+        assert 0.2 <= r.emotion.intensity <= 0.8
+        assert any(w in r.text.lower() for w in EMPATHY), r.text
+
+
+def test_happy_message_shares_joy(engine):
+    for seed in SEEDS:
+        r = ask(engine, "I got the job! I'm so excited!", seed)
+        assert r.emotion.dominant == "happy", (r.text, str(r.emotion))
+        assert any(w in r.text.lower() for w in JOY), r.text
+
+
+def test_anger_is_met_calmly(engine):
+    for seed in SEEDS:
+        r = ask(engine, "My boss yelled at me in front of everyone, it's so unfair!", seed)
+        assert r.emotion.dominant in ("neutral", "sad"), (r.text, str(r.emotion))
+
+
+def test_deterministic_for_a_seed(engine):
+    a = ask(engine, "I went hiking with my sister last weekend.", 7)
+    b = ask(engine, "I went hiking with my sister last weekend.", 7)
+    assert a.text == b.text
+    assert a.emotion.to_dict() == b.emotion.to_dict()
+
+
+def test_seeds_vary_the_reply(engine):
+    texts = {ask(engine, "I went hiking with my sister last weekend.", s).text for s in range(8)}
+    assert len(texts) >= 4
+
+
+def test_styles_vary_the_wording(engine):
+    warm = {ask(engine, "I got the job!", s, Persona(style="warm")).text for s in SEEDS}
+    calm = {ask(engine, "I got the job!", s, Persona(style="calm")).text for s in SEEDS}
+    assert warm != calm
+
+
+def test_no_repeats_in_a_conversation(engine):
+    messages = [
+        "Hi!",
+        "My dog Max is sick and I'm really worried about him.",
+        "The vet says it might be his heart.",
+        "Thanks, that helps.",
+        "Do you like dogs?",
+        "What's your favourite food?",
+        "I got the job I applied for last month!",
+        "My boss yelled at me in front of everyone.",
+        "I love cooking.",
+        "Bye, talk soon.",
+    ]
+    history: list[Utterance] = []
+    for turn, message in enumerate(messages):
+        history.append(Utterance("user", message))
+        r = engine.reply(history, Persona(), seed=turn)
+        history.append(Utterance("agent", r.text, r.emotion))
+    replies = [u.text for u in history if u.role == "agent"]
+    assert len(set(replies)) == len(replies) == 10
+    assert all(t.strip() for t in replies)
+    # The same message over and over still gets a new reply every time.
+    history = []
+    for _ in range(10):
+        history.append(Utterance("user", "Tell me more."))
+        history.append(Utterance("agent", engine.reply(history, Persona(), seed=1).text))
+    replies = [u.text for u in history if u.role == "agent"]
+    assert len(set(replies)) == 10
+
+
+def test_farewell_and_thanks(engine):
+    for seed in SEEDS:
+        bye = ask(engine, "Bye, talk soon!", seed).text.lower()
+        assert any(w in bye for w in ("bye", "talk soon", "later", "take care", "chatting")), bye
+        thanks = ask(engine, "Thank you so much!", seed).text.lower()
+        assert any(
+            w in thanks for w in ("welcome", "anytime", "pleasure", "problem", "happy to help")
+        ), thanks
+
+
+def test_remarks_about_the_agent(engine):
+    kind = ask(engine, "You're so sweet!")
+    assert kind.emotion.dominant == "happy"
+    rude = ask(engine, "You are stupid.")
+    assert rude.emotion.dominant in ("sad", "neutral")
+    assert "sorry" in rude.text.lower() or "better" in rude.text.lower(), rude.text
+
+
+def test_no_topic_no_placeholder(engine):
+    for text in ("ok", "Yes", "hmm", "What about you?", "42"):
+        r = ask(engine, text)
+        assert r.text.strip() and "{" not in r.text and "about that that" not in r.text
+
+
+def test_mood_colours_the_emotion(engine):
+    history = [Utterance("user", "How are you?")]
+    plain = engine.reply(history, Persona(), seed=3)
+    low = engine.reply(history, Persona(), mood=EmotionState.of("sad", 0.8), seed=3)
+    assert low.emotion.dist[2] > plain.emotion.dist[2]  # index 2 = sad
+
+
+def test_opening_line():
+    r = opening_line(Persona(), "cooking", seed=2)
+    assert "cooking" in r.text and r.text.endswith("?")
+    assert r.emotion.dominant == "happy"
+    assert opening_line(Persona(), None, seed=2).text == opening_line(Persona(), None, 2).text
+
+
+def test_empty_history_opens(engine):
+    r = engine.reply([], Persona(name="Mia"), seed=1)
+    assert "Mia" in r.text and r.text.endswith("?")
+
+
+def test_agent_to_agent(engine):
+    a = Persona()
+    b = PARTNER_PERSONA
+    talk = converse(engine, a, b, turns=6, topic="cooking", seed=5)
+    assert [p.name for p, _ in talk] == ["Ava", "Leo", "Ava", "Leo", "Ava", "Leo", "Ava"]
+    replies = [r.text for _, r in talk[1:]]
+    assert len(replies) == 6
+    assert all(t.strip() for t in replies)
+    assert len(set(replies)) == 6
+    # The conversation stays on its topic.
+    assert sum("cooking" in t.lower() for t in replies) >= 3
+    # swap_roles gives the other side's view.
+    h = [Utterance("user", "x"), Utterance("agent", "y")]
+    assert [u.role for u in swap_roles(h)] == ["agent", "user"]
+
+
+# --- OpenAI-compatible client ----------------------------------------------------------------
+
+
+@dataclass
+class FakeLLM:
+    """Behaviour of the test server's /v1/chat/completions and what it received."""
+
+    url: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    # body -> (HTTP status, response body (dict -> JSON, str -> as is), delay in s)
+    handler: Callable[[dict[str, Any]], tuple[int, Any, float]] | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def answer(self, content: str | None, status: int = 200, delay: float = 0.0) -> None:
+        def handle(body: dict[str, Any]) -> tuple[int, Any, float]:
+            return status, completion(body.get("model", "?"), content), delay
+
+        self.handler = handle
+
+
+def completion(model: str, content: str | None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Any
+
+    def do_POST(self) -> None:
+        fake: FakeLLM = self.server.fake
+        size = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(size) or b"{}")
+        auth = self.headers.get("Authorization")
+        fake.requests.append({"path": self.path, "authorization": auth, "body": body})
+        if self.path != "/v1/chat/completions" or fake.handler is None:
+            status, payload, delay = 404, {"error": {"message": "not found"}}, 0.0
+        else:
+            status, payload, delay = fake.handler(body)
+        if delay:
+            fake.stop.wait(delay)  # released at teardown, so no thread outlives the test
+        data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout test)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_llm(monkeypatch) -> Iterator[FakeLLM]:
+    # A proxy from the environment must not intercept loopback requests.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    fake = FakeLLM(url=f"http://127.0.0.1:{server.server_address[1]}/v1")
+    server.fake = fake  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        fake.stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def chat(fake: FakeLLM, engine: OfflineEngine, **overrides: Any) -> OpenAIChat:
+    cfg = LLMConfig(model="test-model-x", base_url=fake.url, api_key=API_KEY, max_retries=0)
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    return OpenAIChat(cfg, fallback=engine)
+
+
+HISTORY = [
+    Utterance("user", "I lost my job today."),
+    Utterance("agent", "Oh no, I'm so sorry. What happened?", EmotionState.of("sad", 0.5)),
+    Utterance("user", "They closed the whole office.", EmotionState.of("sad", 0.7)),
+]
+
+
+def test_openai_request_and_reply(fake_llm, engine):
+    fake_llm.answer(json.dumps({"reply": "That's so hard. I'm here.", "emotion": "sad",
+                                "intensity": 0.4}))  # fmt: skip
+    mood = EmotionState.of("sad", 0.7)
+    r = chat(fake_llm, engine).reply(HISTORY, Persona(name="Ava"), mood=mood, seed=3)
+    assert r == Reply("That's so hard. I'm here.", r.emotion, "openai", None)
+    assert r.emotion.dominant == "sad" and r.emotion.intensity == pytest.approx(0.4)
+
+    (req,) = fake_llm.requests
+    assert req["path"] == "/v1/chat/completions"
+    assert req["authorization"] == f"Bearer {API_KEY}"
+    body = req["body"]
+    assert body["model"] == "test-model-x"
+    assert body["response_format"] == {"type": "json_object"}
+    assert body["temperature"] == pytest.approx(0.8)
+    roles = [m["role"] for m in body["messages"]]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert [m["content"] for m in body["messages"][1:]] == [u.text for u in HISTORY]
+    system = body["messages"][0]["content"]
+    assert "Ava" in system and "JSON" in system
+    assert "mood of the conversation so far is sad" in system and "0.70" in system
+    assert "1 to 3 short sentences" in system
+
+
+def test_openai_history_is_capped(fake_llm, engine):
+    fake_llm.answer('{"reply": "Sure.", "emotion": "neutral", "intensity": 0.2}')
+    long = [Utterance("user" if i % 2 == 0 else "agent", f"line {i}") for i in range(21)]
+    chat(fake_llm, engine, max_history=4).reply(long, Persona())
+    sent = [m["content"] for m in fake_llm.requests[0]["body"]["messages"][1:]]
+    assert sent == ["line 17", "line 18", "line 19", "line 20"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '```json\n{"reply": "Hello there!", "emotion": "happy", "intensity": 0.9}\n```',
+        'Sure! Here it is: {"reply": "Hello there!", "emotion": "Happy", "intensity": "0.9"} :)',
+    ],
+)
+def test_openai_tolerant_parsing(fake_llm, engine, content):
+    fake_llm.answer(content)
+    r = chat(fake_llm, engine).reply(HISTORY, Persona())
+    assert (r.text, r.backend, r.notice) == ("Hello there!", "openai", None)
+    assert r.emotion.dominant == "happy" and r.emotion.intensity == pytest.approx(0.9)
+
+
+def test_openai_unknown_emotion_is_classified(fake_llm, engine):
+    fake_llm.answer('{"reply": "I am so happy for you, this is wonderful!", "emotion": "glee"}')
+    r = chat(fake_llm, engine).reply(HISTORY, Persona())
+    assert r.backend == "openai"
+    assert r.emotion.dominant == "happy"
+    assert r.emotion.intensity == pytest.approx(0.6)
+
+
+def assert_fell_back(r: Reply, *words: str) -> None:
+    assert r.backend == "offline"
+    assert r.text.strip()
+    assert r.notice and "offline engine replied instead" in r.notice
+    assert "\n" not in r.notice
+    assert API_KEY not in r.notice
+    for w in words:
+        assert w in r.notice, r.notice
+
+
+def test_openai_http_error_falls_back(fake_llm, engine, caplog):
+    fake_llm.answer(None, status=500)
+    with caplog.at_level(logging.WARNING):
+        r = chat(fake_llm, engine).reply(HISTORY, Persona(), seed=1)
+    assert_fell_back(r, "HTTP 500")
+    assert any("LLM reply failed" in rec.getMessage() for rec in caplog.records)
+    # Same seed, same fallback reply as asking the offline engine directly.
+    assert r.text == engine.reply(HISTORY, Persona(), seed=1).text
+
+
+def test_openai_retries_then_falls_back(fake_llm, engine):
+    fake_llm.answer(None, status=503)
+    r = chat(fake_llm, engine, max_retries=1).reply(HISTORY, Persona())
+    assert_fell_back(r, "HTTP 503")
+    assert len(fake_llm.requests) == 2
+
+
+def test_openai_key_is_never_shown(fake_llm, engine, caplog):
+    def handle(body: dict[str, Any]) -> tuple[int, Any, float]:
+        msg = f"Incorrect API key provided: {API_KEY}"
+        return 401, {"error": {"message": msg, "type": "invalid_request_error"}}, 0.0
+
+    fake_llm.handler = handle
+    with caplog.at_level(logging.DEBUG):
+        r = chat(fake_llm, engine).reply(HISTORY, Persona())
+    assert_fell_back(r, "401")
+    assert API_KEY not in caplog.text
+    assert API_KEY not in repr(LLMConfig(api_key=API_KEY))
+
+
+def test_openai_timeout_falls_back(fake_llm, engine):
+    fake_llm.answer('{"reply": "too late"}', delay=5.0)
+    t0 = time.perf_counter()
+    r = chat(fake_llm, engine, timeout_s=0.5).reply(HISTORY, Persona())
+    assert time.perf_counter() - t0 < 3.0
+    assert_fell_back(r, "timeout after 0.5 s")
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("I'm sorry to hear that, friend.", "no JSON object"),
+        ('{"text": "Hi!", "emotion": "happy"}', '"reply"'),
+        ('{"reply": "", "emotion": "happy"}', '"reply"'),
+        ("", "empty"),
+        (None, "empty"),
+    ],
+)
+def test_openai_malformed_answer_falls_back(fake_llm, engine, content, why):
+    fake_llm.answer(content)
+    r = chat(fake_llm, engine).reply(HISTORY, Persona())
+    assert_fell_back(r, "unusable answer", why)
+
+
+def test_openai_server_without_json_mode(fake_llm, engine):
+    def handle(body: dict[str, Any]) -> tuple[int, Any, float]:
+        if "response_format" in body:
+            return 400, {"error": {"message": "response_format is not supported"}}, 0.0
+        return 200, completion(body["model"], '{"reply": "Hi!", "emotion": "happy"}'), 0.0
+
+    fake_llm.handler = handle
+    r = chat(fake_llm, engine).reply(HISTORY, Persona())
+    assert (r.text, r.backend) == ("Hi!", "openai")
+    assert len(fake_llm.requests) == 2
+
+
+def test_openai_unreachable_falls_back(engine):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = LLMConfig(base_url=f"http://127.0.0.1:{port}/v1", api_key=API_KEY, max_retries=0,
+                    timeout_s=2.0)  # fmt: skip
+    r = OpenAIChat(cfg, fallback=engine).reply(HISTORY, Persona())
+    assert_fell_back(r, f"could not connect to 127.0.0.1:{port}")
+
+
+def test_no_key_means_offline(engine):
+    r = OpenAIChat(LLMConfig(api_key=None), fallback=engine).reply(HISTORY, Persona())
+    assert_fell_back(r, "no API key")
+    assert isinstance(make_engine(LLMConfig(api_key=None)), OfflineEngine)
+    assert isinstance(make_engine(LLMConfig(api_key="local")), OpenAIChat)
+
+
+def test_config_from_env():
+    cfg = LLMConfig.from_env(
+        {"WARMCHAT_LLM_MODEL": "llama3", "OPENAI_BASE_URL": "http://h:1/v1", "OPENAI_API_KEY": "k"}
+    )
+    assert (cfg.model, cfg.base_url, cfg.api_key, cfg.enabled) == ("llama3", "http://h:1/v1", "k",
+                                                                   True)  # fmt: skip
+    empty = LLMConfig.from_env({})
+    assert (empty.model, empty.base_url, empty.enabled) == ("gpt-4o", None, False)

@@ -1,0 +1,77 @@
+"""Dialogue: who says what next, and with which emotion.
+
+Back ends share one interface (``DialogueEngine.reply``):
+
+- ``OfflineEngine``: the default; template replies that follow the topic and the
+  other speaker's emotion, no network.
+- ``OpenAIChat``: any OpenAI-compatible chat API (``OPENAI_API_KEY``,
+  ``OPENAI_BASE_URL``, ``WARMCHAT_LLM_MODEL``), falling back to the offline engine
+  with a user-visible notice whenever the model does not answer usefully.
+
+``make_engine`` picks one from the configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from warmchat.dialogue.base import (
+    DEFAULT_PERSONA,
+    PARTNER_PERSONA,
+    ROLES,
+    STYLES,
+    DialogueEngine,
+    Persona,
+    Reply,
+    Utterance,
+    swap_roles,
+)
+from warmchat.dialogue.converse import converse
+from warmchat.dialogue.offline import OfflineEngine, TextClassifier, opening_line
+from warmchat.dialogue.openai_chat import LLMConfig, OpenAIChat
+
+log = logging.getLogger(__name__)
+
+_announced: set[str] = set()
+_announce_lock = threading.Lock()
+
+
+def make_engine(config: LLMConfig | None = None) -> DialogueEngine:
+    """``OpenAIChat`` when an API key is configured (``LLMConfig.from_env`` by default),
+    else ``OfflineEngine``. Which one is logged once per process."""
+    cfg = config or LLMConfig.from_env()
+    engine: DialogueEngine
+    if cfg.enabled:
+        chat = OpenAIChat(cfg)
+        what = f"OpenAI-compatible chat, model {cfg.model!r} at {chat.host}"
+        engine = chat
+    else:
+        engine = OfflineEngine()
+        what = "the offline engine (no OPENAI_API_KEY set)"
+    with _announce_lock:
+        first = what not in _announced
+        _announced.add(what)
+    if first:
+        log.info("Dialogue: %s.", what)
+    return engine
+
+
+__all__ = [
+    "DEFAULT_PERSONA",
+    "PARTNER_PERSONA",
+    "ROLES",
+    "STYLES",
+    "DialogueEngine",
+    "LLMConfig",
+    "OfflineEngine",
+    "OpenAIChat",
+    "Persona",
+    "Reply",
+    "TextClassifier",
+    "Utterance",
+    "converse",
+    "make_engine",
+    "opening_line",
+    "swap_roles",
+]

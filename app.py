@@ -13,21 +13,30 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outside calls
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from warmchat.emotion import EMOTIONS  # noqa: E402
-from warmchat.errors import UserInputError  # noqa: E402
-from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT  # noqa: E402
-from warmchat.pipeline import WarmChatPipeline  # noqa: E402
-from warmchat.session import AUTO, ChatSession, send  # noqa: E402
-from warmchat.tree import ITT  # noqa: E402
-from warmchat.tree_view import tree_figure  # noqa: E402
+from warmchat.emotion import EMOTIONS
+from warmchat.errors import UserInputError
+from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
+from warmchat.pipeline import WarmChatPipeline
+from warmchat.session import AUTO, ChatSession, send
+from warmchat.tree import ITT
+from warmchat.tree_view import tree_figure
 
 PIPELINE = WarmChatPipeline()  # models load once and are shared read-only by all sessions
 PIPELINE.preload()
 
 
-def on_send(message, agent_img, user_img, emotion, intensity, audio, session: ChatSession, progress=gr.Progress()):
+def on_send(
+    message,
+    agent_img,
+    user_img,
+    emotion,
+    intensity,
+    audio,
+    session: ChatSession,
+    progress=gr.Progress(),  # noqa: B008 (Gradio's idiom)
+):
     try:
         result, whole = send(
             PIPELINE, session, message, agent_img, user_img, emotion, intensity, audio,
@@ -65,7 +74,11 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False) as demo:
         send_btn = gr.Button("Send", variant="primary", scale=1)
         clear_btn = gr.Button("Clear", scale=1)
     gr.Examples(
-        [["I just got the job I wanted!"], ["I'm worried about my exam tomorrow."], ["This traffic is driving me crazy!"]],
+        [
+            ["I just got the job I wanted!"],
+            ["I'm worried about my exam tomorrow."],
+            ["This traffic is driving me crazy!"],
+        ],
         inputs=[message],
     )
     notices = gr.Markdown()
@@ -80,7 +93,9 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False) as demo:
     outputs = [session, message, audio, turn_video, whole_video, chat, tree_plot, notices]
     send_btn.click(on_send, inputs, outputs, api_name="send")
     message.submit(on_send, inputs, outputs, api_visibility="private")
-    clear_btn.click(on_clear, [session], [session, turn_video, whole_video, chat, tree_plot, notices], api_name="clear")
+    clear_btn.click(
+        on_clear, [session], [session, turn_video, whole_video, chat, tree_plot, notices], api_name="clear"
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ def app_url(tmp_path_factory):
     log = tmp_path_factory.mktemp("app") / "app.log"
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
     with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_DIR, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=REPO_DIR, env=env, stdout=fh, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -64,7 +66,7 @@ def _tree_texts(plot: dict) -> list[str]:
 
 def test_turns_return_video_and_a_growing_tree_and_bad_input_loses_nothing(app_url):
     client = Client(app_url, verbose=False)
-    _, _, turn, whole, chat, plot, _ = _send(client, "I just got the job I wanted!")
+    _, _, turn, _, chat, plot, _ = _send(client, "I just got the job I wanted!")
     d = media_durations(turn)
     assert d["video"] > 2 and abs(d["video"] - d["audio"]) < 0.1
     assert len(chat) == 2 and chat[0]["role"] == "user"

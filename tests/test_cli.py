@@ -13,7 +13,9 @@ from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_D
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "warmchat", *args], capture_output=True, text=True, cwd=REPO_DIR, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "warmchat", *args], capture_output=True, text=True, cwd=REPO_DIR, timeout=600
+    )
 
 
 def test_chat_three_turns_writes_clips_conversation_and_tree(tmp_path):
@@ -52,13 +54,17 @@ def test_user_mistakes_exit_2_with_one_line(tmp_path, capsys):
 
 
 def test_no_traceback_from_the_real_command(tmp_path):
-    res = _run("say", "--portrait", str(tmp_path / "nope.png"), "--text", "hi", "--out", str(tmp_path / "o.mp4"))
+    res = _run(
+        "say", "--portrait", str(tmp_path / "nope.png"), "--text", "hi", "--out", str(tmp_path / "o.mp4")
+    )
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     assert res.stderr.strip().count("\n") == 0 and "not found" in res.stderr
 
 
-@pytest.mark.parametrize("argv", [["say", "--portrait", "x.png", "--out", "o.mp4"], ["chat", "--agent", "a.png"]])
+@pytest.mark.parametrize(
+    "argv", [["say", "--portrait", "x.png", "--out", "o.mp4"], ["chat", "--agent", "a.png"]]
+)
 def test_argument_errors_exit_2(argv):
     with pytest.raises(SystemExit) as e:
         main(argv)

@@ -128,9 +128,7 @@ def test_questions_get_answers(engine):
 
 def test_favourite_is_stable_per_persona(engine):
     foods = {
-        next(
-            f for f in FAVOURITES["food"] if f in ask(engine, "What's your favourite food?", s).text
-        )
+        next(f for f in FAVOURITES["food"] if f in ask(engine, "What's your favourite food?", s).text)
         for s in SEEDS
     }
     assert len(foods) == 1
@@ -222,9 +220,9 @@ def test_farewell_and_thanks(engine):
         bye = ask(engine, "Bye, talk soon!", seed).text.lower()
         assert any(w in bye for w in ("bye", "talk soon", "later", "take care", "chatting")), bye
         thanks = ask(engine, "Thank you so much!", seed).text.lower()
-        assert any(
-            w in thanks for w in ("welcome", "anytime", "pleasure", "problem", "happy to help")
-        ), thanks
+        assert any(w in thanks for w in ("welcome", "anytime", "pleasure", "problem", "happy to help")), (
+            thanks
+        )
 
 
 def test_remarks_about_the_agent(engine):

@@ -217,9 +217,7 @@ def embedding() -> TextEmotionClassifier:
         ("I am not scared at all.", "neutral"),
     ],
 )
-def test_embedding_method_plain_cases(
-    embedding: TextEmotionClassifier, text: str, label: str
-) -> None:
+def test_embedding_method_plain_cases(embedding: TextEmotionClassifier, text: str, label: str) -> None:
     assert embedding.classify(text).dominant == label
 
 

@@ -29,7 +29,9 @@ def test_presets_use_known_channels_and_differ():
     assert sad[CH["browInnerUp"]] > 0.5
     assert not emotion_expression(EmotionState.of("neutral", 1.0)).any()
     # Intensity scales the expression.
-    assert emotion_expression(EmotionState.of("happy", 0.3))[CH["mouthSmileLeft"]] < happy[CH["mouthSmileLeft"]]
+    assert (
+        emotion_expression(EmotionState.of("happy", 0.3))[CH["mouthSmileLeft"]] < happy[CH["mouthSmileLeft"]]
+    )
 
 
 def test_viseme_lookup_falls_back_on_prefixes():

@@ -257,7 +257,7 @@ def test_load_audio_rejects_too_long(tmp_path: Path) -> None:
 
 def test_load_audio_rejects_too_short(tmp_path: Path) -> None:
     path = save_wav(tmp_path / "short.wav", tone(0.1, 22050), 22050)
-    with pytest.raises(AudioInputError, match="0.2 s"):
+    with pytest.raises(AudioInputError, match=r"0\.2 s"):
         load_audio(path)
 
 

@@ -314,9 +314,7 @@ def test_traversal_uniform_decay_without_siblings(chain: ITT) -> None:
 def test_traversal_role_weights(chain: ITT) -> None:
     # for the agent: n4 user -> w = 1 * .5;  n2 agent -> w = .5 * 1, e = .5 sad + .5 surprised,
     # i = .5;  n1 user -> w = .25 * .5 = .125.  Sum 1.125.
-    cfg = TraversalConfig(
-        decay=0.5, sibling_weight=0.5, role_weight_same=1.0, role_weight_other=0.5
-    )
+    cfg = TraversalConfig(decay=0.5, sibling_weight=0.5, role_weight_same=1.0, role_weight_other=0.5)
     got = chain.cumulative_emotion("n4", cfg, for_role="agent")
     want = dist_of(angry=0.5 / 1.125, sad=0.25 / 1.125, surprised=0.25 / 1.125, happy=0.125 / 1.125)
     assert_state(got, want, (0.5 * 1.0 + 0.5 * 0.5 + 0.125 * 0.8) / 1.125)

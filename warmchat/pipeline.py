@@ -35,12 +35,13 @@ from warmchat.dialogue.base import (
     Utterance,
     swap_roles,
 )
+from warmchat.dialogue.offline import opening_line
 from warmchat.emotion import EmotionState, get_text_classifier
 from warmchat.errors import TextInputError
+from warmchat.motion.common import blend_in
 from warmchat.motion.head import HeadConfig, NoiseHeadMotion
 from warmchat.motion.listener import LEED
 from warmchat.motion.speaker import SpeakerConfig, VisemeSpeaker
-from warmchat.motion.common import blend_in
 from warmchat.motion.tracks import FPS, AvatarState, HeadTrack, n_frames
 from warmchat.render.face import FaceModel, PortraitConfig, load_portrait
 from warmchat.render.video import Compositor, Mp4Writer, concat_mp4
@@ -269,9 +270,10 @@ class WarmChatPipeline:
         """The user side's next line in agent <-> agent mode, from the second persona."""
         tree = conv.tree
         path = [n for n in tree.path_from_root(tree.current) if n.role != "root"]
-        if not path:
-            reply_text = "Hi! What's been on your mind lately?"
-            return reply_text, self.classifier.classify(reply_text), None
+        if not path:  # nothing said yet: the second persona opens with a topic of its own
+            seed = int(np.random.SeedSequence([self.cfg.seed, conv.turn, 2]).generate_state(1)[0])
+            r = opening_line(conv.user.persona, None, seed)
+            return r.text, r.emotion, None
         history = swap_roles([Utterance(n.role, n.text, n.emotion) for n in path])
         mood = tree.cumulative_emotion(tree.current, self.cfg.traversal, for_role="user")
         seed = int(np.random.SeedSequence([self.cfg.seed, conv.turn, 1]).generate_state(1)[0])
@@ -313,7 +315,9 @@ class WarmChatPipeline:
             l_head = self.head.generate("listener", l_emotion, T, rng, listener.state.pose)
             # LEED's nods and tilt go on top; ease them in too, so listening
             # starts exactly where the previous frame left the head.
-            l_head = HeadTrack.from_array(blend_in(l_head.as_array() + lo.head_offsets, listener.state.pose, 12))
+            l_head = HeadTrack.from_array(
+                blend_in(l_head.as_array() + lo.head_offsets, listener.state.pose, 12)
+            )
             tracks.append((listener, lo.expression, l_head))
 
         def frames():

@@ -57,7 +57,9 @@ class ChatSession:
         return out
 
 
-def ensure_conversation(pipe: WarmChatPipeline, session: ChatSession, agent_img: str | None, user_img: str | None) -> Conversation:
+def ensure_conversation(
+    pipe: WarmChatPipeline, session: ChatSession, agent_img: str | None, user_img: str | None
+) -> Conversation:
     """Start the conversation, or swap in new portraits while keeping the tree."""
     if not agent_img or not user_img:
         raise UserInputError("Both portraits are needed: upload an image with one face for each avatar.")
@@ -67,10 +69,14 @@ def ensure_conversation(pipe: WarmChatPipeline, session: ChatSession, agent_img:
     elif ids != session.portrait_ids:
         # Trace the new portrait(s) first: a bad upload leaves the old avatars in place.
         if ids[0] != session.portrait_ids[0]:
-            agent = pipe.make_avatar(agent_img, session.conv.agent.name, session.conv.agent.voice, session.conv.agent.persona)
+            agent = pipe.make_avatar(
+                agent_img, session.conv.agent.name, session.conv.agent.voice, session.conv.agent.persona
+            )
             session.conv.agent = agent
         if ids[1] != session.portrait_ids[1]:
-            user = pipe.make_avatar(user_img, session.conv.user.name, session.conv.user.voice, session.conv.user.persona)
+            user = pipe.make_avatar(
+                user_img, session.conv.user.name, session.conv.user.voice, session.conv.user.persona
+            )
             session.conv.user = user
     session.portrait_ids = ids
     return session.conv

@@ -165,14 +165,8 @@ class TraversalConfig:
                 bound = f"[{lo}, {hi}]" if math.isfinite(hi) else f">= {lo}"
                 raise ValueError(f"TraversalConfig.{name} must be in {bound}, got {value!r}")
             setattr(self, name, float(value))
-        if (
-            isinstance(self.max_levels, bool)
-            or not isinstance(self.max_levels, int)
-            or self.max_levels < 1
-        ):
-            raise ValueError(
-                f"TraversalConfig.max_levels must be an integer >= 1, got {self.max_levels!r}"
-            )
+        if isinstance(self.max_levels, bool) or not isinstance(self.max_levels, int) or self.max_levels < 1:
+            raise ValueError(f"TraversalConfig.max_levels must be an integer >= 1, got {self.max_levels!r}")
 
 
 @dataclass(frozen=True)
@@ -248,9 +242,7 @@ class ITT:
         try:
             return self._nodes[node_id]
         except (KeyError, TypeError):
-            raise KeyError(
-                f"no node {node_id!r} in this tree (ids run n0..n{self._next_id - 1})"
-            ) from None
+            raise KeyError(f"no node {node_id!r} in this tree (ids run n0..n{self._next_id - 1})") from None
 
     def __contains__(self, node_id: object) -> bool:
         return isinstance(node_id, str) and node_id in self._nodes
@@ -392,9 +384,7 @@ class ITT:
             else:
                 role_w = cfg.role_weight_other
             weight = cfg.decay**level.index * role_w
-            out.append(
-                LevelWeight(level.index, level.node.id, weight, EmotionState(dist, intensity))
-            )
+            out.append(LevelWeight(level.index, level.node.id, weight, EmotionState(dist, intensity)))
         return out
 
     def cumulative_emotion(
@@ -498,6 +488,5 @@ class ITT:
             return cls.from_json(text)
         except (ValueError, KeyError, TypeError) as exc:
             raise UserInputError(
-                f"{p} is not a valid Warm Chat tree file ({exc}): "
-                "pass an itt.json written by warmchat."
+                f"{p} is not a valid Warm Chat tree file ({exc}): pass an itt.json written by warmchat."
             ) from None

@@ -73,7 +73,9 @@ def tree_figure(tree: ITT, height: int = 420) -> go.Figure:
         for n in nodes:
             dist = ", ".join(f"{e} {p:.0%}" for e, p in zip(EMOTIONS, n.emotion.dist) if p >= 0.05)
             body = "<br>".join(textwrap.wrap(n.text, 60))
-            hover.append(f"<b>{n.speaker}</b> ({n.id})<br>{body}<br><i>{dist}; intensity {n.emotion.intensity:.2f}</i>")
+            hover.append(
+                f"<b>{n.speaker}</b> ({n.id})<br>{body}<br><i>{dist}; intensity {n.emotion.intensity:.2f}</i>"
+            )
         fig.add_trace(go.Scatter(
             x=[pos[n.id][0] for n in nodes], y=[pos[n.id][1] for n in nodes],
             mode="markers+text", name=emotion,

@@ -35,9 +35,7 @@ def converse(
     said: list[tuple[Persona, Reply]] = [(first, start)]
     for turn in range(max(0, int(turns))):
         speaker = second if turn % 2 == 0 else first
-        history = [
-            Utterance("agent" if who is speaker else "user", reply.text) for who, reply in said
-        ]
+        history = [Utterance("agent" if who is speaker else "user", reply.text) for who, reply in said]
         said.append((speaker, engine.reply(history, speaker, recent_mood(said), seed)))
     return said
 

@@ -278,9 +278,7 @@ class OfflineEngine:
         )
         return Reply(text, _agent_emotion(ctx, mood), "offline")
 
-    def _carried(
-        self, history: list[Utterance], mood: EmotionState | None
-    ) -> tuple[str, float] | None:
+    def _carried(self, history: list[Utterance], mood: EmotionState | None) -> tuple[str, float] | None:
         """A distressed group (sad, fearful, angry) that still holds from earlier, if any.
 
         Looked for in the dialogue's mood, then in the other speaker's previous line.
@@ -302,9 +300,7 @@ class OfflineEngine:
                 return group, 0.8 * state.intensity
         return None
 
-    def opening_line(
-        self, persona: Persona, topic: str | None = None, seed: int | None = None
-    ) -> Reply:
+    def opening_line(self, persona: Persona, topic: str | None = None, seed: int | None = None) -> Reply:
         """A first line that starts a conversation about ``topic`` (one is picked if None)."""
         return opening_line(persona, topic, seed)
 
@@ -651,9 +647,7 @@ def _own_last_question(ctx: _Context) -> tuple[str | None, str | None, str | Non
     return "about_you", None, ctx.topic
 
 
-def _answer_line(
-    frame: str | None, arg: str | None, kind: str, ctx: _Context, rng: random.Random
-) -> str:
+def _answer_line(frame: str | None, arg: str | None, kind: str, ctx: _Context, rng: random.Random) -> str:
     """One sentence that answers a question of the given frame."""
     if frame is None:
         return _pick(rng, "ans.wh" if kind == "wh" else "ans.yesno", ctx)
@@ -753,9 +747,7 @@ def _mentions(parts: list[str], topic: str) -> bool:
 
 
 # A template whose verb after the topic is singular ("{topic} is", "{Topic} sounds").
-_SINGULAR_AFTER_TOPIC = re.compile(
-    r"\{[Tt]opic\}(,)? (\w+ )?(is|isn't|was|has|\w+s)\b(?<!\bthings)(?<!\bus)"
-)
+_SINGULAR_AFTER_TOPIC = re.compile(r"\{[Tt]opic\}(,)? (\w+ )?(is|isn't|was|has|\w+s)\b(?<!\bthings)(?<!\bus)")
 
 
 def _is_plural(topic: str) -> bool:
@@ -788,9 +780,7 @@ def _join(parts: list[str]) -> str:
     return " ".join(out)
 
 
-def _unique(
-    candidates: list[str], history: list[Utterance], rng: random.Random | None = None
-) -> str:
+def _unique(candidates: list[str], history: list[Utterance], rng: random.Random | None = None) -> str:
     """The first candidate not said before by the agent; else one made unique with extras."""
     own = {_norm(u.text) for u in history if u.role == "agent"}
     for text in candidates:

@@ -250,21 +250,15 @@ class OpenAIChat:
         """Ask the model; on any failure return the fallback's reply with a notice."""
         cfg = self.config
         if not cfg.enabled:
-            return self._fall_back(
-                history, persona, mood, seed, "no API key is set (OPENAI_API_KEY)", None
-            )
+            return self._fall_back(history, persona, mood, seed, "no API key is set (OPENAI_API_KEY)", None)
         messages = build_messages(history, persona, mood, cfg.max_history)
         try:
             content = self._complete(messages, seed)
             text, emotion, intensity = parse_answer(content)
         except openai.APITimeoutError as exc:
-            return self._fall_back(
-                history, persona, mood, seed, f"timeout after {cfg.timeout_s:g} s", exc
-            )
+            return self._fall_back(history, persona, mood, seed, f"timeout after {cfg.timeout_s:g} s", exc)
         except openai.APIConnectionError as exc:
-            return self._fall_back(
-                history, persona, mood, seed, f"could not connect to {self.host}", exc
-            )
+            return self._fall_back(history, persona, mood, seed, f"could not connect to {self.host}", exc)
         except openai.APIStatusError as exc:
             return self._fall_back(history, persona, mood, seed, _status_reason(exc, cfg), exc)
         except openai.OpenAIError as exc:
@@ -274,14 +268,10 @@ class OpenAIChat:
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             # json.JSONDecodeError is a ValueError; the rest cover odd response shapes.
             reason = str(exc) if isinstance(exc, ValueError) else "unexpected response format"
-            return self._fall_back(
-                history, persona, mood, seed, reason, exc, "gave an unusable answer"
-            )
+            return self._fall_back(history, persona, mood, seed, reason, exc, "gave an unusable answer")
 
         if isinstance(emotion, EmotionState):
-            state = EmotionState(
-                emotion.dist, DEFAULT_INTENSITY if intensity is None else intensity
-            )
+            state = EmotionState(emotion.dist, DEFAULT_INTENSITY if intensity is None else intensity)
         elif isinstance(emotion, str):
             state = EmotionState.of(emotion, DEFAULT_INTENSITY if intensity is None else intensity)
         else:
@@ -301,9 +291,7 @@ class OpenAIChat:
             kwargs["seed"] = int(seed)
         client = self._get_client()
         try:
-            completion = client.chat.completions.create(
-                response_format={"type": "json_object"}, **kwargs
-            )
+            completion = client.chat.completions.create(response_format={"type": "json_object"}, **kwargs)
         except openai.BadRequestError:
             # Some OpenAI-compatible servers do not know response_format; the prompt
             # still asks for JSON and the parser is tolerant.

@@ -18,7 +18,7 @@ import numpy as np
 from warmchat.emotion import EMOTIONS, EmotionState
 from warmchat.motion.common import add_blinks, blend_in, blink_curve, smooth_noise
 from warmchat.motion.presets import emotion_expression
-from warmchat.motion.tracks import CH, FPS, K, ExpressionTrack
+from warmchat.motion.tracks import CH, FPS, ExpressionTrack, K
 from warmchat.speech import Speech, loudness_envelope
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from warmchat.emotion import EmotionState
 from warmchat.motion.common import add_blinks, blend_in, blink_curve
 from warmchat.motion.presets import emotion_expression
-from warmchat.motion.tracks import CH, FPS, K, ExpressionTrack
+from warmchat.motion.tracks import CH, FPS, ExpressionTrack, K
 from warmchat.speech import Phoneme, Speech, loudness_envelope
 
 
@@ -115,7 +115,9 @@ def viseme_for(symbol: str) -> tuple[np.ndarray, float]:
     return v, dom
 
 
-def _coarticulate(targets: np.ndarray, dom: np.ndarray, centre: np.ndarray, width: np.ndarray, t: np.ndarray) -> np.ndarray:
+def _coarticulate(
+    targets: np.ndarray, dom: np.ndarray, centre: np.ndarray, width: np.ndarray, t: np.ndarray
+) -> np.ndarray:
     """(T, K) dominance- and influence-weighted mean of phoneme targets at times ``t``."""
     infl = np.exp(-0.5 * ((t[:, None] - centre[None]) / width[None]) ** 2) * dom[None]  # (T, P)
     out = (infl @ targets) / (infl.sum(1, keepdims=True) + 1e-9)

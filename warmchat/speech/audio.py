@@ -92,8 +92,7 @@ def load_audio(path: str | Path, sample_rate: int = 22050, max_seconds: float = 
     duration = audio.size / sample_rate
     if duration > max_seconds:
         raise AudioInputError(
-            f"The audio is longer than the limit of {max_seconds:g} s:"
-            f" trim it to {max_seconds:g} s or less."
+            f"The audio is longer than the limit of {max_seconds:g} s: trim it to {max_seconds:g} s or less."
         )
     if duration < MIN_SECONDS:
         raise AudioInputError(
@@ -102,9 +101,7 @@ def load_audio(path: str | Path, sample_rate: int = 22050, max_seconds: float = 
     peak = float(np.max(np.abs(audio)))
     rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
     if peak < SILENT_PEAK or rms < SILENT_RMS:
-        raise AudioInputError(
-            "The audio is silent: check the microphone and record again closer to it."
-        )
+        raise AudioInputError("The audio is silent: check the microphone and record again closer to it.")
     return Speech(audio=audio, sample_rate=int(sample_rate), phonemes=[], text="")
 
 

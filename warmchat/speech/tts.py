@@ -274,9 +274,7 @@ class _Library:
         ok = ok and (not variant or ("/" not in variant and self.variant_exists(variant)))
         ok = ok and self.lib.espeak_SetVoiceByName(name.encode()) == 0
         if not ok:
-            raise UserInputError(
-                f"Unknown voice {voice!r}: use one of {', '.join(_CURATED_VOICES)}."
-            )
+            raise UserInputError(f"Unknown voice {voice!r}: use one of {', '.join(_CURATED_VOICES)}.")
         self._valid_voices.add(voice)
         return name
 
@@ -304,9 +302,7 @@ class _Library:
         self.chunks, self.events = [], []
         data = text.encode("utf-8")
         buf = ctypes.create_string_buffer(data)  # NUL-terminated
-        err = self.lib.espeak_Synth(
-            buf, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
-        )
+        err = self.lib.espeak_Synth(buf, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
         if err != 0:
             raise RuntimeError(f"espeak_Synth failed with error {err}")
         self.lib.espeak_Synchronize()
@@ -405,9 +401,7 @@ class EspeakTTS:
         with _LOCK:
             return _get_library().sample_rate
 
-    def synthesize(
-        self, text: str, emotion: EmotionState | None = None, voice: str | None = None
-    ) -> Speech:
+    def synthesize(self, text: str, emotion: EmotionState | None = None, voice: str | None = None) -> Speech:
         """Speak ``text`` in ``voice`` (default: the config's) with prosody set by ``emotion``.
 
         Raises TextInputError for empty or too long text, UserInputError for an unknown
@@ -434,9 +428,7 @@ class EspeakTTS:
         phonemes = _phonemes_from_events(events, raw.size / sample_rate)
         if raw.size == 0 or all(p.symbol == "_" for p in phonemes):
             # e.g. "..." gives a few ms of silence and a single pause.
-            raise TextInputError(
-                "The text has nothing that can be spoken: use words, not only punctuation."
-            )
+            raise TextInputError("The text has nothing that can be spoken: use words, not only punctuation.")
         audio = (raw.astype(np.float32) / 32768.0).clip(-1.0, 1.0)
         audio, phonemes = _trim_silence(audio, sample_rate, phonemes)
         return Speech(audio=audio, sample_rate=sample_rate, phonemes=phonemes, text=clean)

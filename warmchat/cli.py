@@ -57,7 +57,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--seed", type=int, default=0, help="random seed")
     c.add_argument("--out-dir", required=True, help="folder for turn clips, conversation.mp4 and itt.json")
+
+    b = sub.add_parser("bench", help="measure speed and quality on fixed inputs")
+    b.add_argument("--quick", action="store_true", help="a shorter run (under 3 minutes on 2 cores)")
+    b.add_argument("--json", help="write every figure to this JSON file")
+    b.add_argument(
+        "--record", action="store_true", help="append the headline figures to docs/bench_history.jsonl"
+    )
+    b.add_argument(
+        "--sections", help="comma-separated subset: speed,lipsync,identity,emotion,motion,text_emotion"
+    )
     return p
+
+
+def _bench(args) -> int:
+    import json
+
+    from warmchat.bench.run import SECTIONS, headline, record, run, table
+
+    sections = tuple(s.strip() for s in args.sections.split(",")) if args.sections else SECTIONS
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        raise UserInputError(
+            f"Unknown bench section(s) {', '.join(sorted(unknown))}: use {', '.join(SECTIONS)}."
+        )
+    result = run(quick=args.quick, sections=sections, log=lambda m: print(m, file=sys.stderr))
+    print(table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.json}", file=sys.stderr)
+    if args.record:
+        record(result)
+    print(json.dumps(headline(result)), file=sys.stderr)
+    return 0
 
 
 def _say(args) -> int:
@@ -107,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        return {"say": _say, "chat": _chat}[args.command](args)
+        return {"say": _say, "chat": _chat, "bench": _bench}[args.command](args)
     except UserInputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -198,9 +198,9 @@ class WarmChatPipeline:
         """Run one turn: the user's avatar says ``message`` (or ``user_audio``), the agent replies."""
         cfg, tree = self.cfg, conv.tree
         step = progress or (lambda f, d: None)
-        times: dict[str, float] = {}
         notices: list[str] = []
         t0 = time.perf_counter()
+        times: dict[str, float] = {}
 
         # 1. Validate the input before anything changes.
         user_speech = None
@@ -255,7 +255,7 @@ class WarmChatPipeline:
             (conv.user, conv.agent, user_speech, user_node),
             (conv.agent, conv.user, agent_speech, agent_node),
         ]
-        dur = self._write_clip(conv, utterances, clip, rng, times, step)
+        dur = self._write_clip(conv, utterances, clip, rng, times, step, t0)
 
         # 9. Record files in the tree, save it, carry the state over.
         agent_node.clip_path = user_node.clip_path = str(clip)
@@ -330,8 +330,11 @@ class WarmChatPipeline:
 
         return T, frames()
 
-    def _write_clip(self, conv, utterances, clip: Path, rng, times, step) -> float:
-        """Render utterances into one side-by-side mp4 with their speech; returns its length."""
+    def _write_clip(self, conv, utterances, clip: Path, rng, times, step, started: float) -> float:
+        """Render utterances into one side-by-side mp4 with their speech; returns its length.
+
+        ``started`` is when the turn began (perf_counter), for the time to the first frame.
+        """
         t = time.perf_counter()
         comp = Compositor(self.cfg.portrait.size, (conv.agent.name, conv.user.name))
         # The audio track is known up front; each utterance's motion is planned
@@ -351,6 +354,8 @@ class WarmChatPipeline:
                 for sp, li in gen:
                     left, right = (sp, li) if agent_speaks else (li, sp)
                     w.write(comp.compose(left, right, 0 if agent_speaks else 1))
+                    if done == 0:  # from the start of the turn to the first frame out
+                        times["first_frame"] = time.perf_counter() - started
                     done += 1
                     if done % 25 == 0:
                         step(0.25 + 0.7 * done / total, f"Rendering frame {done}/{total}")

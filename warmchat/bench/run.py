@@ -1,0 +1,529 @@
+"""``python -m warmchat bench``: speed and quality on fixed inputs, as a table and JSON.
+
+Sections (each a dict of figures; a figure that cannot be measured is a dict
+``{"n/a": reason}``, never an invented number):
+
+1. speed: per stage, real-time factors of ``say`` and of a two-avatar turn,
+   time to the first frame, app start-up, peak memory;
+2. lip sync: mouth opening re-traced on rendered frames vs speech loudness
+   (best lag within +-4 frames), bilabial closures, on eSpeak and on the human
+   speech of the shared videos, with the same figure on the real videos;
+3. identity: dlib face-descriptor distance portrait -> frames, and SSIM/PSNR of
+   the background that must stay still;
+4. emotion: landmark cues of each emotion against neutral, FER-2013 agreement;
+5. motion: head-pose spread and smoothness, blinks, jitter, vs the real videos;
+6. text emotion: classifier accuracy on the labelled sentences.
+
+Inputs are fixed: the default portraits, fixed sentences, seed 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from warmchat.bench import measures as M
+from warmchat.bench.evaluators import load as load_evaluator
+from warmchat.emotion import EMOTIONS, EmotionState
+from warmchat.motion.tracks import FPS
+from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR
+from warmchat.speech import load_audio, loudness_envelope, save_wav
+
+SHARED_VIDEOS = REPO_DIR.parent / "shared" / "data" / "head-motion"
+SENTENCES = REPO_DIR / "tests" / "data" / "emotion_sentences.jsonl"
+HISTORY = REPO_DIR / "docs" / "bench_history.jsonl"
+
+SAY_TEXT = "Good morning! I hope you slept well. Shall we plan a walk by the river before lunch?"  # ~5 s
+LONG_TEXT = (
+    "Let me tell you about my favourite place. It is a small bookshop by the harbour, with a cat "
+    "that sleeps in the window and a man who knows every book by heart. On rainy afternoons I sit "
+    "there for hours, reading maps of places I have never been, and planning trips I may never take."
+)
+EMOTION_TEXT = "I have something to tell you about what happened this morning."
+TURN_MESSAGE = "I finally finished my first marathon today!"
+
+
+def na(reason: str) -> dict:
+    return {"n/a": reason}
+
+
+def _timed(fn, *args, repeat: int = 1, **kw):
+    best = float("inf")
+    out = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn(*args, **kw)
+        best = min(best, time.perf_counter() - t)
+    return out, best
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ----------------------------------------------------------------------------- 1. speed
+def bench_speed(pipe, work: Path, quick: bool) -> dict:
+    from warmchat.dialogue.base import DEFAULT_PERSONA, Utterance
+    from warmchat.motion.tracks import n_frames
+    from warmchat.render.video import Compositor, Mp4Writer
+
+    out: dict = {}
+    _, out["model_load_s"] = _timed(pipe.preload)
+    msgs = [
+        "I just got back from a trip to the mountains.",
+        "My sister is getting married next week!",
+        "Work has been really stressful lately.",
+    ]
+    t = time.perf_counter()
+    for i, m in enumerate(msgs):
+        pipe.dialogue.reply([Utterance("user", m)], DEFAULT_PERSONA, seed=i)
+    out["dialogue_ms"] = 1000 * (time.perf_counter() - t) / len(msgs)
+    speech, tts_s = _timed(pipe.tts.synthesize, SAY_TEXT, repeat=3)
+    out["tts_ms_per_s_audio"] = 1000 * tts_s / speech.duration
+    T = n_frames(speech.duration)
+    rng = np.random.default_rng(0)
+    e = EmotionState.of("happy", 0.6)
+    expr, s = _timed(pipe.speaker.generate, speech, e, T, rng, repeat=3)
+    out["audio_to_expression_ms_per_s"] = 1000 * s / speech.duration
+    _, s = _timed(pipe.listener.generate, e, T, rng, speech, repeat=3)
+    out["leed_ms_per_s"] = 1000 * s / speech.duration
+    head, s = _timed(pipe.head.generate, "speaker", e, T, rng, None, speech, repeat=3)
+    out["head_motion_ms_per_s"] = 1000 * s / speech.duration
+    av = pipe.make_avatar(DEFAULT_AGENT_PORTRAIT, "A", pipe.cfg.agent_voice, DEFAULT_PERSONA)
+    poses = head.as_array()
+    for i in range(10):  # warm caches
+        av.renderer.render(expr.values[i % T], poses[i % T])
+    times = []
+    n = min(T, 60 if quick else 200)
+    frames = []
+    for i in range(n):
+        t = time.perf_counter()
+        frames.append(av.renderer.render(expr.values[i], poses[i]))
+        times.append(time.perf_counter() - t)
+    out["render_ms_per_frame_512"] = 1000 * float(np.median(times))
+    out["render_ms_per_frame_512_p95"] = 1000 * float(np.percentile(times, 95))
+    comp = Compositor(512, ("A", "B"))
+    t = time.perf_counter()
+    with Mp4Writer(work / "enc.mp4", 1024, 512) as w:
+        for f in frames:
+            w.write(comp.compose(f, f, 0))
+    out["compose_encode_ms_per_frame"] = 1000 * (time.perf_counter() - t) / len(frames)
+    # End to end: say (portrait tracing included) and a two-avatar turn.
+    t = time.perf_counter()
+    pipe.say(DEFAULT_AGENT_PORTRAIT, work / "say.mp4", text=SAY_TEXT)
+    out["say_s_for_utterance"] = time.perf_counter() - t
+    out["say_utterance_s"] = speech.duration
+    out["say_real_time_factor"] = out["say_s_for_utterance"] / speech.duration
+    conv = pipe.new_conversation(DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, work_dir=work / "turn")
+    r = pipe.run_turn(conv, TURN_MESSAGE)
+    out["turn_s"] = r.timings["total"]
+    out["turn_clip_s"] = r.duration_s
+    out["turn_real_time_factor"] = r.timings["total"] / r.duration_s
+    # From sending to the first frame rendered; the app still shows a turn only when its
+    # clip is complete (streaming comes later), so this is the pipeline's latency.
+    out["first_frame_rendered_s"] = r.timings["first_frame"]
+    out["turn_stage_s"] = {k: round(v, 3) for k, v in r.timings.items() if k not in ("total", "first_frame")}
+    out["app"] = bench_app_start(quick)
+    out["peak_rss_mb_bench_process"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def bench_app_start(quick: bool) -> dict:
+    """Start ``python app.py`` as a user would; time until it serves, and its memory."""
+    port = _free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=REPO_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while time.perf_counter() - t < 120:
+            if proc.poll() is not None:
+                return na(f"app.py exited with status {proc.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            return na("app.py did not answer within 120 s")
+        out = {"startup_s": time.perf_counter() - t}
+        if not quick:
+            from gradio_client import Client, handle_file
+
+            c = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            t = time.perf_counter()
+            c.predict(
+                TURN_MESSAGE,
+                handle_file(str(DEFAULT_AGENT_PORTRAIT)),
+                handle_file(str(DEFAULT_USER_PORTRAIT)),
+                "auto",
+                0.7,
+                None,
+                api_name="/send",
+            )
+            out["first_turn_via_api_s"] = time.perf_counter() - t
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        rss = {
+            ln.split(":")[0]: int(ln.split()[1]) / 1024
+            for ln in status.splitlines()
+            if ln.startswith(("VmRSS", "VmHWM"))
+        }
+        out["rss_mb"] = rss.get("VmRSS")
+        out["peak_rss_mb"] = rss.get("VmHWM")
+        return out
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# ----------------------------------------------------------------------------- 2. lip sync
+def _clip_lipsync(path: Path, phonemes=None, crop: slice | None = None) -> tuple[M.LipSync, list]:
+    frames = M.read_video(path)
+    if crop is not None:
+        frames = [f[:, crop] for f in frames]
+    tracks = M.track_frames(frames)
+    speech = load_audio(path, 16000, max_seconds=600)
+    loud = loudness_envelope(speech.audio, speech.sample_rate, FPS, len(frames))
+    return M.lip_sync(M.cue_series(tracks)["mouth_open"], loud, phonemes), tracks
+
+
+def _ls_dict(ls: M.LipSync, tracks) -> dict:
+    d = {"correlation": ls.correlation, "lag_frames": ls.lag_frames, "face_found": M.detection_rate(tracks)}
+    d["bilabial_closed"] = (
+        ls.bilabial_closed if ls.bilabial_closed is not None else na("no phoneme timings for this audio")
+    )
+    return d
+
+
+def bench_lipsync(pipe, work: Path, quick: bool) -> dict:
+    out: dict = {"espeak": {}, "human": {}, "human_reference": {}}
+    portraits = [DEFAULT_AGENT_PORTRAIT] if quick else [DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT]
+    texts = [SAY_TEXT] if quick else [SAY_TEXT, LONG_TEXT]
+    for p in portraits:
+        for i, text in enumerate(texts):
+            speech = pipe.tts.synthesize(text)
+            clip = work / f"ls_{p.stem}_{i}.mp4"
+            pipe.say(p, clip, text=text)
+            ls, tracks = _clip_lipsync(clip, speech.phonemes)
+            out["espeak"][f"{p.stem}/text{i}"] = _ls_dict(ls, tracks)
+    videos = sorted(SHARED_VIDEOS.glob("lp_*.mp4")) if SHARED_VIDEOS.is_dir() else []
+    if not videos:
+        out["human"] = out["human_reference"] = na(f"no videos with speech in {SHARED_VIDEOS}")
+        return out
+    videos = videos[:2] if quick else videos
+    seconds = 8.0 if quick else 20.0
+    for v in videos:
+        sp = load_audio(v, 22050, max_seconds=600)
+        n = min(len(sp.audio), int(seconds * sp.sample_rate))
+        wav = save_wav(work / f"{v.stem}.wav", sp.audio[:n], sp.sample_rate)
+        clip = work / f"human_{v.stem}.mp4"
+        pipe.say(DEFAULT_AGENT_PORTRAIT, clip, audio=wav)
+        ls, tracks = _clip_lipsync(clip)
+        out["human"][v.stem] = _ls_dict(ls, tracks)
+        # The same measure on the real person in the same seconds: the human reference.
+        frames = M.read_video(v, max_seconds=n / sp.sample_rate)
+        tr = M.track_frames(frames)
+        loud = loudness_envelope(sp.audio[:n], sp.sample_rate, FPS, len(frames))
+        ref = M.lip_sync(M.cue_series(tr)["mouth_open"], loud)
+        out["human_reference"][v.stem] = _ls_dict(ref, tr)
+    for key in ("espeak", "human", "human_reference"):
+        vals = [d["correlation"] for d in out[key].values() if isinstance(d, dict) and "correlation" in d]
+        out[key]["mean_correlation"] = float(np.mean(vals))
+    return out
+
+
+# ----------------------------------------------------------------------------- 3. identity
+def bench_identity(pipe, work: Path, quick: bool) -> dict:
+    import cv2
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    from warmchat.render import face as F
+    from warmchat.render.face import load_portrait
+
+    out: dict = {}
+    model, why = load_evaluator("identity")
+    for p in [DEFAULT_AGENT_PORTRAIT] if quick else [DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT]:
+        face = load_portrait(p, pipe.cfg.portrait)
+        clip = work / f"id_{p.stem}.mp4"
+        pipe.say(p, clip, text=SAY_TEXT, emotion=EmotionState.of("happy", 0.7))
+        frames = M.read_video(clip, every=3 if quick else 1)
+        tracks = M.track_frames(frames)
+        d: dict = {}
+        if model is None:
+            d["descriptor_distance"] = na(why)
+        else:
+            ref = model.descriptor(face.image, face.landmarks)
+            dist = [
+                float(np.linalg.norm(model.descriptor(f, t) - ref))
+                for f, t in zip(frames, tracks)
+                if t is not None
+            ]
+            d["descriptor_distance_mean"] = float(np.mean(dist))
+            d["descriptor_distance_max"] = float(np.max(dist))
+            d["same_person_share"] = float(np.mean(np.array(dist) < 0.6))
+        # The still zone: beyond the renderer's outer ring nothing may move.
+        g = face.geometry
+        c = g["center"]
+        ring = c + (face.landmarks[F.FACE_OVAL, :2] - c) * pipe.cfg.warp.outer_ring
+        still = np.ones(face.image.shape[:2], np.uint8)
+        cv2.fillPoly(still, [np.round(ring).astype(np.int32)], 0)
+        mask = still.astype(bool)
+        ref_g = cv2.cvtColor(face.image, cv2.COLOR_RGB2GRAY)
+        ss, ps = [], []
+        for f in frames:
+            fg = cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)
+            _, smap = structural_similarity(ref_g, fg, full=True, data_range=255)
+            ss.append(float(smap[mask].mean()))
+            ps.append(float(peak_signal_noise_ratio(face.image[mask], f[mask], data_range=255)))
+        d["background_pixels_share"] = float(mask.mean())
+        d["background_ssim"] = float(np.mean(ss))
+        d["background_psnr_db"] = float(np.mean(ps))
+        out[p.stem] = d
+    return out
+
+
+# ----------------------------------------------------------------------------- 4. emotion
+def bench_emotion(pipe, work: Path, quick: bool) -> dict:
+    model, why = load_evaluator("expression")
+    out: dict = {}
+    cues: dict[str, dict[str, float]] = {}
+    fer: dict[str, float] = {}
+    for emotion in EMOTIONS:
+        clip = work / f"emo_{emotion}.mp4"
+        pipe.say(
+            DEFAULT_AGENT_PORTRAIT,
+            clip,
+            text=EMOTION_TEXT,
+            emotion=EmotionState.of(emotion, 0.8 if emotion != "neutral" else 0.0),
+        )
+        frames = M.read_video(clip, every=2 if quick else 1)
+        tracks = M.track_frames(frames)
+        cs = M.cue_series(tracks)
+        cues[emotion] = {k: float(np.nanmean(v)) for k, v in cs.items() if k != "nose_x"}
+        if model is not None:
+            hits = [
+                max(model.probabilities(f, t).items(), key=lambda kv: kv[1])[0]
+                for f, t in zip(frames, tracks)
+                if t is not None
+            ]
+            fer[emotion] = None if emotion == "contempt" else float(np.mean([h == emotion for h in hits]))
+    base = cues["neutral"]
+    for emotion in EMOTIONS:
+        delta = {
+            f"{k}_vs_neutral": cues[emotion][k] - base[k]
+            for k in ("corner_lift", "brow_height", "inner_brow_height", "eye_open", "mouth_open")
+        }
+        row: dict = {**delta}
+        if model is None:
+            row["fer_agreement"] = na(why)
+        elif fer.get(emotion) is None:
+            row["fer_agreement"] = na("FER-2013 has no contempt class")
+        else:
+            row["fer_agreement"] = fer[emotion]
+        out[emotion] = row
+    agree = [v["fer_agreement"] for v in out.values() if isinstance(v["fer_agreement"], float)]
+    out["fer_mean_agreement"] = float(np.mean(agree)) if agree else na(why or "no classifiable emotion")
+    return out
+
+
+# ----------------------------------------------------------------------------- 5. motion
+def bench_motion(pipe, work: Path, quick: bool) -> dict:
+    from warmchat.dialogue.base import DEFAULT_PERSONA
+
+    out: dict = {"generated": {}, "real": {}}
+    text = LONG_TEXT if quick else " ".join([LONG_TEXT] * 3)
+    clip = work / "motion_speaker.mp4"
+    pipe.say(DEFAULT_AGENT_PORTRAIT, clip, text=text)
+    out["generated"]["speaker"] = M.motion_stats(M.track_frames(M.read_video(clip)))
+    # A listener: the user's avatar listening to the same speech.
+    speech = pipe.tts.synthesize(text)
+    spk = pipe.make_avatar(DEFAULT_AGENT_PORTRAIT, "A", pipe.cfg.agent_voice, DEFAULT_PERSONA)
+    lis = pipe.make_avatar(DEFAULT_USER_PORTRAIT, "B", pipe.cfg.user_voice, DEFAULT_PERSONA)
+    from warmchat.tree import ITT
+
+    tree = ITT()
+    node = tree.add_child(tree.root_id, "agent", "A", text, EmotionState.of("happy", 0.6))
+    _, gen = pipe.utterance_frames(spk, lis, speech, node, tree, np.random.default_rng(0))
+    frames = [li for _, li in gen]
+    out["generated"]["listener"] = M.motion_stats(M.track_frames(frames))
+    videos = sorted(SHARED_VIDEOS.glob("*.mp4")) if SHARED_VIDEOS.is_dir() else []
+    if not videos:
+        out["real"] = na(f"no videos in {SHARED_VIDEOS}")
+        return out
+    for v in videos[:3] if quick else videos:
+        out["real"][v.stem] = M.motion_stats(
+            M.track_frames(M.read_video(v, max_seconds=10 if quick else None))
+        )
+    keys = [k for k in next(iter(out["real"].values())) if k != "seconds"]
+    out["real_median"] = {k: float(np.nanmedian([d[k] for d in out["real"].values()])) for k in keys}
+    out["real_range"] = {
+        k: [
+            float(np.nanmin([d[k] for d in out["real"].values()])),
+            float(np.nanmax([d[k] for d in out["real"].values()])),
+        ]
+        for k in keys
+    }
+    return out
+
+
+# ----------------------------------------------------------------------------- 6. text emotion
+def bench_text_emotion(quick: bool) -> dict:
+    from warmchat.emotion import get_text_classifier
+
+    rows = [json.loads(x) for x in SENTENCES.read_text().splitlines() if x.strip()]
+    out: dict = {"sentences": len(rows)}
+    for method in ("embedding", "lexicon"):
+        clf = get_text_classifier(method)
+        pred = [s.dominant for s in clf.classify_many([r["text"] for r in rows])]
+        out[f"{method}_accuracy"] = float(np.mean([p == r["label"] for p, r in zip(pred, rows)]))
+        if clf.method != method:
+            out[f"{method}_accuracy"] = na(f"fell back to {clf.method}: {clf.fallback_reason}")
+    return out
+
+
+# ----------------------------------------------------------------------------- runner
+SECTIONS = ("speed", "lipsync", "identity", "emotion", "motion", "text_emotion")
+
+
+def run(quick: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) -> dict:
+    from warmchat.pipeline import PipelineConfig, WarmChatPipeline
+
+    t0 = time.perf_counter()
+    pipe = WarmChatPipeline(PipelineConfig(seed=0))
+    result: dict = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "quick": quick,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "commit": _commit(),
+    }
+    with tempfile.TemporaryDirectory(prefix="warmchat-bench-") as tmp:
+        work = Path(tmp)
+        for name in sections:
+            t = time.perf_counter()
+            log(f"[bench] {name} ...")
+            fn = {
+                "speed": lambda: bench_speed(pipe, work, quick),
+                "lipsync": lambda: bench_lipsync(pipe, work, quick),
+                "identity": lambda: bench_identity(pipe, work, quick),
+                "emotion": lambda: bench_emotion(pipe, work, quick),
+                "motion": lambda: bench_motion(pipe, work, quick),
+                "text_emotion": lambda: bench_text_emotion(quick),
+            }[name]
+            result[name] = fn()
+            log(f"[bench] {name} done in {time.perf_counter() - t:.1f} s")
+    result["bench_seconds"] = time.perf_counter() - t0
+    return _clean(result)
+
+
+def _commit() -> str | None:
+    try:
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                cwd=REPO_DIR,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or None
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def _clean(x):
+    """JSON-safe: numpy scalars to floats, NaN to an explained n/a."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return na("not measurable (no face or too short)") if np.isnan(x) else round(float(x), 4)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def record(result: dict, path: Path = HISTORY) -> None:
+    """Append a run's headline figures to the history file kept in the repo."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fh.write(json.dumps(headline(result), sort_keys=True) + "\n")
+
+
+def _get(d: dict, *keys):
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d if not isinstance(d, dict) else None
+
+
+def headline(result: dict) -> dict:
+    """The figures the README table shows, flat."""
+    h = {"date": result["date"], "commit": result.get("commit"), "quick": result["quick"]}
+    rows = {
+        "render_ms_per_frame_512": ("speed", "render_ms_per_frame_512"),
+        "say_real_time_factor": ("speed", "say_real_time_factor"),
+        "turn_real_time_factor": ("speed", "turn_real_time_factor"),
+        "first_frame_rendered_s": ("speed", "first_frame_rendered_s"),
+        "app_startup_s": ("speed", "app", "startup_s"),
+        "app_rss_mb": ("speed", "app", "rss_mb"),
+        "lipsync_espeak": ("lipsync", "espeak", "mean_correlation"),
+        "lipsync_human": ("lipsync", "human", "mean_correlation"),
+        "lipsync_human_reference": ("lipsync", "human_reference", "mean_correlation"),
+        "identity_distance": ("identity", "astronaut", "descriptor_distance_mean"),
+        "background_ssim": ("identity", "astronaut", "background_ssim"),
+        "fer_agreement": ("emotion", "fer_mean_agreement"),
+        "happy_corner_lift": ("emotion", "happy", "corner_lift_vs_neutral"),
+        "text_emotion_accuracy": ("text_emotion", "embedding_accuracy"),
+    }
+    for k, path in rows.items():
+        h[k] = _get(result, *path)
+    return h
+
+
+def table(result: dict) -> str:
+    """A markdown table of every figure (nested keys joined by '.')."""
+    lines = ["| figure | value |", "|---|---|"]
+
+    def walk(prefix: str, d) -> None:
+        if isinstance(d, dict) and "n/a" not in d:
+            for k, v in d.items():
+                walk(f"{prefix}.{k}" if prefix else k, v)
+        elif isinstance(d, dict):
+            lines.append(f"| {prefix} | n/a: {d['n/a']} |")
+        elif isinstance(d, float):
+            lines.append(f"| {prefix} | {d:.4g} |")
+        else:
+            lines.append(f"| {prefix} | {d} |")
+
+    for s in SECTIONS:
+        if s in result:
+            walk(s, result[s])
+    return "\n".join(lines)

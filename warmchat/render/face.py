@@ -91,6 +91,7 @@ class PortraitConfig:
 
     size: int = 512  # side of the square crop the renderer works on, pixels
     face_fraction: float = 0.42  # width of the face oval / side of the crop
+    max_face_fraction: float = 0.6  # the crop may tighten to this to stay inside the picture
     face_center_y: float = 0.48  # vertical position of the face centre in the crop (0 = top)
     min_face_px: int = 48  # smaller faces (in the original image) are refused
     max_input_side: int = 4096  # larger images are downscaled before anything else
@@ -188,10 +189,10 @@ def _mp_model(kind: str):
                     min_detection_confidence=0.5,
                 )  # fmt: skip
                 model.process(np.zeros((64, 64, 3), np.uint8))  # the first call logs too
-        else:  # full-range detector: finds small faces that FaceMesh's own detector misses
+        else:  # "detect0": short-range detector, "detect1": full-range (small faces)
             with _quiet_native_stderr():
                 model = mp.solutions.face_detection.FaceDetection(
-                    model_selection=1, min_detection_confidence=0.5
+                    model_selection=int(kind[-1]), min_detection_confidence=0.5
                 )
                 model.process(np.zeros((64, 64, 3), np.uint8))
         _MP_MODELS[kind] = model
@@ -211,15 +212,49 @@ def detect_landmarks(rgb: np.ndarray) -> list[np.ndarray]:
     return faces
 
 
+def _iou(a: tuple, b: tuple) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter + 1e-9)
+
+
 def _detect_boxes(rgb: np.ndarray) -> list[tuple[float, float, float, float]]:
-    """Face boxes (x, y, w, h) in pixels from the full-range detector, largest first."""
+    """Face boxes (x, y, w, h) in pixels, largest first, from both MediaPipe detectors.
+
+    The full-range one finds small faces in big pictures; the short-range one
+    finds close-up faces it misses (CG characters, some paintings). Boxes of
+    the same face from both are merged.
+    """
     h, w = rgb.shape[:2]
-    with _MP_LOCK:
-        res = _mp_model("detect").process(np.ascontiguousarray(rgb))
-    boxes = []
-    for d in res.detections or []:
-        b = d.location_data.relative_bounding_box
-        boxes.append((b.xmin * w, b.ymin * h, b.width * w, b.height * h))
+    boxes: list[tuple[float, float, float, float]] = []
+    for kind in ("detect0", "detect1"):
+        with _MP_LOCK:
+            res = _mp_model(kind).process(np.ascontiguousarray(rgb))
+        for d in res.detections or []:
+            b = d.location_data.relative_bounding_box
+            box = (b.xmin * w, b.ymin * h, b.width * w, b.height * h)
+            if all(_iou(box, o) < 0.3 for o in boxes):
+                boxes.append(box)
+    boxes.sort(key=lambda b: -b[2] * b[3])
+    return boxes
+
+
+def _detect_boxes_tiled(rgb: np.ndarray, tile: int = 640) -> list[tuple[float, float, float, float]]:
+    """Face boxes found tile by tile: a face of 60-150 px in a big picture is too small
+    once the whole picture is shrunk to the detectors' input, but not within a tile."""
+    h, w = rgb.shape[:2]
+    if max(h, w) <= tile:
+        return []
+    step = tile * 3 // 4
+    boxes: list[tuple[float, float, float, float]] = []
+    for y0 in range(0, max(h - tile, 0) + step, step):
+        for x0 in range(0, max(w - tile, 0) + step, step):
+            y0c, x0c = min(y0, max(h - tile, 0)), min(x0, max(w - tile, 0))
+            for bx, by, bw, bh in _detect_boxes(rgb[y0c : y0c + tile, x0c : x0c + tile]):
+                box = (bx + x0c, by + y0c, bw, bh)
+                if all(_iou(box, o) < 0.3 for o in boxes):
+                    boxes.append(box)
     boxes.sort(key=lambda b: -b[2] * b[3])
     return boxes
 
@@ -286,20 +321,23 @@ def _find_face(rgb: np.ndarray, cfg: PortraitConfig) -> tuple[np.ndarray, int]:
     if faces:
         # FaceMesh's detector misses small faces; the full-range detector counts them.
         return faces[0] / s, max(len(faces), len(_detect_boxes(small)))
-    # FaceMesh's own detector is short-range; a small face in a big picture needs
-    # the full-range detector first, then FaceMesh on a crop around it.
-    boxes = _detect_boxes(small)
+    # FaceMesh's own detector misses small faces in big pictures and some
+    # stylised ones: find the face with the detectors, then trace a crop around it.
+    boxes = [tuple(v / s for v in b) for b in _detect_boxes(small)] or _detect_boxes_tiled(rgb)
     if not boxes:
         raise PortraitError(
             "No face found in the portrait: use a photo or painting with one clear, "
             "front-facing face, well lit and not covered."
         )
-    x, y, w, h = (v / s for v in boxes[0])
-    side = 2.2 * max(w, h)
+    x, y, w, h = boxes[0]
     cx, cy = x + w / 2, y + h / 2
-    crop, off, sc = _square_crop(rgb, cx, cy, side, min(1024, int(side)))
-    faces = detect_landmarks(crop)
-    if not faces:
+    for k in (2.2, 1.8, 3.0):  # FaceMesh wants some context around the face, not too much
+        side = k * max(w, h)
+        crop, off, sc = _square_crop(rgb, cx, cy, side, min(1024, max(256, int(side))))
+        faces = detect_landmarks(crop)
+        if faces:
+            break
+    else:
         raise PortraitError(
             "A face was found but its features could not be traced: use a sharper, more frontal portrait."
         )
@@ -339,10 +377,17 @@ def load_portrait(src, config: PortraitConfig | None = None) -> FaceModel:
             f"is at least {cfg.min_face_px} pixels wide (crop closer to the face)."
         )
     # 1. Square crop with the face at a fixed size and position, so every portrait
-    #    gives the renderer the same framing.
+    #    gives the renderer the same framing. Where that would reach past the
+    #    picture, the crop tightens (the face may fill up to ``max_face_fraction``)
+    #    and slides back inside, rather than inventing a mirrored border.
+    h, w = rgb.shape[:2]
     side = g["width"] / cfg.face_fraction
+    side = max(min(side, h, w), g["width"] / cfg.max_face_fraction)
     cx = g["center"][0]
     cy = g["center"][1] + (0.5 - cfg.face_center_y) * side
+    if side <= min(h, w):
+        cx = float(np.clip(cx, side / 2, w - side / 2))
+        cy = float(np.clip(cy, side / 2, h - side / 2))
     crop, off, sc = _square_crop(rgb, cx, cy, side, cfg.size)
     # 2. Trace the crop again: landmarks on the exact pixels the renderer warps.
     faces = detect_landmarks(crop)

@@ -25,6 +25,7 @@ _INNER = F.LIPS_UPPER_INNER + F.LIPS_LOWER_INNER[::-1]  # closed polygon of the 
 _MID_UP = F.LIPS_UPPER_INNER[3:8]  # central inner upper-lip points, left -> right
 _MID_LO = F.LIPS_LOWER_INNER[2:7]  # their lower partners, same order
 _LO_CURVE = [F.LIPS_UPPER_INNER[0], *F.LIPS_LOWER_INNER, F.LIPS_UPPER_INNER[-1]]  # left -> right
+_SKULL = 2  # the landmark under the nose tip: moves with the head, not with expressions
 _SUB = 4  # sub-pixel bits for cv2.fillPoly (coordinates * 16)
 
 
@@ -76,10 +77,8 @@ class MouthPainter:
             ys = np.arange(y1 - y0, dtype=np.float32)[:, None]
             upper = (ys < mid[None]).astype(np.float32)  # a hard split: at rest the halves tile exactly
             patch = image[y0:y1, x0:x1].astype(np.float32)
-            self.own = [
-                (np.dstack([patch, mask * upper]), off, pts[_MID_UP].mean(0)),
-                (np.dstack([patch, mask * (1 - upper)]), off, pts[_MID_LO].mean(0)),
-            ]
+            self.own = (np.dstack([patch, mask * upper]), np.dstack([patch, mask * (1 - upper)]), off)
+            self.anchors = (pts[_SKULL], pts[F.CHIN])  # the teeth rows ride on the skull and the jaw
 
     def opening(self, pts: np.ndarray) -> float:
         """Height of the gap between the inner lips, pixels (0 when closed)."""
@@ -128,8 +127,15 @@ class MouthPainter:
 
         if self.own is not None:
             # 3a. The portrait's own teeth: upper half with the upper lip, lower half with the jaw.
-            for (rgba, src_off, anchor), now in zip(self.own, (pts[_MID_UP].mean(0), pts[_MID_LO].mean(0))):
-                d = src_off + (now - anchor) - off
+            # The upper teeth sit on the skull (they follow the base of the nose,
+            # which no expression moves); the lower ones follow the jaw (the chin),
+            # and only downwards relative to the upper row, so a smile, a sneer or a
+            # head turn moves both rows together while the lips move over them.
+            upper_rgba, lower_rgba, src_off = self.own
+            d_up = pts[_SKULL] - self.anchors[0]
+            drop = max(float((pts[F.CHIN] - self.anchors[1] - d_up) @ self.down), 0.0)
+            for rgba, d in ((upper_rgba, d_up), (lower_rgba, d_up + drop * self.down)):
+                d = src_off + d - off
                 m = np.float32([[1, 0, d[0]], [0, 1, d[1]]])
                 moved = cv2.warpAffine(rgba, m, (shape[1], shape[0]), flags=cv2.INTER_LINEAR, borderValue=0)
                 a = moved[..., 3:]

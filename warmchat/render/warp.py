@@ -113,6 +113,12 @@ class WarpRenderer:
             np.stack([e, np.zeros_like(e)], 1), np.stack([e, np.full_like(e, s - 1)], 1),
             np.stack([np.zeros_like(e), e], 1), np.stack([np.full_like(e, s - 1), e], 1),
         ])  # fmt: skip
+        # A tight crop puts the head ring outside the frame: frame-border points
+        # inside the ring would pin the chin or the crown to the edge, so they go.
+        ring_poly = head_ring.astype(np.float32).reshape(-1, 1, 2)
+        border = np.array(
+            [p for p in border if cv2.pointPolygonTest(ring_poly, (float(p[0]), float(p[1])), False) < 0]
+        )
         far = (-0.25 * s, 1.25 * s)  # points outside the frame so the hull covers it
         border = np.concatenate(
             [border, [[far[0], far[0]], [far[1], far[0]], [far[0], far[1]], [far[1], far[1]]]]

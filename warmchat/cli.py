@@ -46,9 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output mp4 path")
 
     c = sub.add_parser("chat", help="run a conversation between two portraits, offline")
-    c.add_argument("--agent", required=True, help="portrait of the agent (left)")
-    c.add_argument("--user", required=True, help="portrait of the user (right)")
-    c.add_argument("--message", required=True, help="the user's first message")
+    c.add_argument("--agent", help="portrait of the agent (left)")
+    c.add_argument("--user", help="portrait of the user (right)")
+    c.add_argument(
+        "--message", help="the user's first message; without it the second persona opens (agent <-> agent)"
+    )
+    c.add_argument("--resume", help="a folder written by an earlier `chat` (or saved by the app) to continue")
     c.add_argument(
         "--turns",
         type=_positive_int,
@@ -57,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--seed", type=int, default=0, help="random seed")
     c.add_argument("--out-dir", required=True, help="folder for turn clips, conversation.mp4 and itt.json")
+
+    r = sub.add_parser(
+        "replay", help="render a scripted conversation (lines 'A: ...' / 'B (happy): ...' or JSON)"
+    )
+    r.add_argument("--script", required=True, help="script file (.txt or .json)")
+    r.add_argument("--agent", required=True, help="portrait of A, the agent (left)")
+    r.add_argument("--user", required=True, help="portrait of B, the user (right)")
+    r.add_argument("--seed", type=int, default=0, help="random seed")
+    r.add_argument("--out-dir", required=True, help="folder for clips, conversation.mp4 and itt.json")
 
     b = sub.add_parser("bench", help="measure speed and quality on fixed inputs")
     b.add_argument("--quick", action="store_true", help="a shorter run (under 3 minutes on 2 cores)")
@@ -109,26 +121,49 @@ def _say(args) -> int:
 def _chat(args) -> int:
     from warmchat.pipeline import PipelineConfig, WarmChatPipeline, check_message
 
-    check_message(args.message, 10_000)  # fail fast, before loading anything
+    if args.resume is None and not (args.agent and args.user):
+        raise UserInputError(
+            "chat needs --agent and --user portraits (or --resume FOLDER to continue a conversation)."
+        )
+    if args.message is not None:
+        check_message(args.message, 10_000)  # fail fast, before loading anything
     out = Path(args.out_dir)
     pipe = WarmChatPipeline(PipelineConfig(seed=args.seed))
-    conv = pipe.new_conversation(args.agent, args.user, work_dir=out)
+    if args.resume:
+        conv = pipe.load_conversation(args.resume, work_dir=out)
+        print(f"resumed {args.resume}: {len(conv.tree)} utterances, continuing in {out}")
+    else:
+        conv = pipe.new_conversation(args.agent, args.user, work_dir=out)
     for n in conv.notices:
         print(f"note: {n}")
     message = args.message
     for i in range(args.turns):
-        if i > 0:
+        if i > 0 or message is None:
             message, _, notice = pipe.next_user_message(conv)
             if notice:
                 print(f"note: {notice}")
         r = pipe.run_turn(conv, message)
         for n in r.notices:
             print(f"note: {n}")
-        print(f"turn {i + 1}: {conv.user.name} ({r.user_node.emotion}): {r.user_node.text}")
+        print(f"turn {conv.turn}: {conv.user.name} ({r.user_node.emotion}): {r.user_node.text}")
         print(f"        {conv.agent.name} ({r.agent_node.emotion}): {r.agent_node.text}")
         print(f"        -> {r.clip} ({r.duration_s:.1f} s of video in {r.timings['total']:.1f} s)")
     joined = pipe.join(conv, out / "conversation.mp4")
     print(f"wrote {joined} and {out / 'itt.json'}")
+    return 0
+
+
+def _replay(args) -> int:
+    from warmchat.pipeline import PipelineConfig, WarmChatPipeline
+    from warmchat.script import parse_script
+
+    lines = parse_script(Path(args.script)) if Path(args.script).suffix else parse_script(args.script)
+    out = Path(args.out_dir)
+    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed))
+    conv = pipe.new_conversation(args.agent, args.user, work_dir=out)
+    clips = pipe.replay(conv, lines, progress=lambda f, d: d.startswith("Rendered") and print(f"  {d}"))
+    joined = pipe.join(conv, out / "conversation.mp4")
+    print(f"wrote {len(clips)} clips, {joined} and {out / 'itt.json'}")
     return 0
 
 
@@ -139,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        return {"say": _say, "chat": _chat, "bench": _bench}[args.command](args)
+        return {"say": _say, "chat": _chat, "replay": _replay, "bench": _bench}[args.command](args)
     except UserInputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

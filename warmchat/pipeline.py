@@ -17,14 +17,17 @@ one pipeline serves many sessions.
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from warmchat.dialogue import make_engine
 from warmchat.dialogue.base import (
@@ -37,7 +40,7 @@ from warmchat.dialogue.base import (
 )
 from warmchat.dialogue.offline import opening_line
 from warmchat.emotion import EmotionState, get_text_classifier
-from warmchat.errors import TextInputError
+from warmchat.errors import TextInputError, UserInputError
 from warmchat.motion.common import blend_in
 from warmchat.motion.head import HeadConfig, NoiseHeadMotion
 from warmchat.motion.listener import LEED
@@ -46,12 +49,14 @@ from warmchat.motion.tracks import FPS, AvatarState, HeadTrack, n_frames
 from warmchat.render.face import FaceModel, PortraitConfig, load_portrait
 from warmchat.render.video import Compositor, Mp4Writer, concat_mp4
 from warmchat.render.warp import WarpConfig, WarpRenderer
+from warmchat.script import ScriptLine
 from warmchat.speech import EspeakTTS, Speech, load_audio, pad_to_frames, save_wav
 from warmchat.tree import ITT, Node, TraversalConfig
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+CONVERSATION_FILE = "conversation.json"
 
 
 @dataclass
@@ -91,12 +96,44 @@ class Conversation:
     user: Avatar  # shown on the right
     tree: ITT
     work_dir: Path  # this conversation's own files
-    clips: list[Path] = field(default_factory=list)  # turn clips, in order
-    turn: int = 0  # turns rendered so far
+    turn: int = 0  # clips rendered so far (numbers the clip files)
 
     @property
     def notices(self) -> list[str]:
         return [n for n in (self.agent.face.notice, self.user.face.notice) if n]
+
+    @property
+    def clips(self) -> list[Path]:
+        """The clips along the current path of the tree, in order (on the node that ends each).
+
+        Branches keep their own clips; switching branch changes this list.
+        """
+        out: list[Path] = []
+        for n in self.tree.path_from_root(self.tree.current):
+            if n.clip_path and (not out or out[-1].name != n.clip_path):
+                out.append(self.work_dir / n.clip_path)
+        return out
+
+    def restore_states(self, node_id: str) -> None:
+        """Set both avatars to how they looked when ``node_id`` was last rendered (rest if never)."""
+        end = self.tree.node(node_id).meta.get("end_state") if node_id != self.tree.root_id else None
+        for side, av in (("agent", self.agent), ("user", self.user)):
+            st = (end or {}).get(side)
+            av.state = (
+                AvatarState(np.array(st["expression"], np.float32), np.array(st["pose"], np.float32))
+                if st
+                else AvatarState.rest()
+            )
+
+    def record_states(self, node: Node) -> None:
+        """Remember both avatars' last frame on ``node``, so a branch can continue from it."""
+        node.meta["end_state"] = {
+            side: {
+                "expression": [round(float(x), 5) for x in av.state.expression],
+                "pose": [round(float(x), 5) for x in av.state.pose],
+            }
+            for side, av in (("agent", self.agent), ("user", self.user))
+        }
 
 
 @dataclass
@@ -184,7 +221,64 @@ class WarmChatPipeline:
         )
         wd = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="warmchat-"))
         wd.mkdir(parents=True, exist_ok=True)
-        return Conversation(agent, user, ITT(), wd)
+        conv = Conversation(agent, user, ITT(), wd)
+        self.save_conversation(conv)
+        return conv
+
+    # ------------------------------------------------------------------ save / load
+    def save_conversation(self, conv: Conversation) -> Path:
+        """Write everything needed to continue later into ``conv.work_dir``; returns it.
+
+        The folder then holds ``conversation.json`` (avatars, personas, voices),
+        ``itt.json`` (the tree), the two cropped portraits and every clip.
+        """
+        wd = conv.work_dir
+        for side, av in (("agent", conv.agent), ("user", conv.user)):
+            Image.fromarray(av.face.image).save(wd / f"{side}.png")
+        meta = {
+            "format": "warmchat.conversation",
+            "version": 1,
+            "turn": conv.turn,
+            **{
+                side: {"name": av.name, "voice": av.voice, "persona": asdict(av.persona)}
+                for side, av in (("agent", conv.agent), ("user", conv.user))
+            },
+        }
+        (wd / CONVERSATION_FILE).write_text(json.dumps(meta, indent=2))
+        conv.tree.save(wd / "itt.json")
+        return wd
+
+    def load_conversation(self, folder: str | Path, work_dir: str | Path | None = None) -> Conversation:
+        """Open a conversation saved by ``save_conversation`` and continue it.
+
+        The folder is copied to ``work_dir`` (a new temp dir by default), so the
+        saved copy stays as it was. Raises UserInputError when it is incomplete.
+        """
+        src = Path(folder)
+        missing = [
+            n for n in (CONVERSATION_FILE, "itt.json", "agent.png", "user.png") if not (src / n).is_file()
+        ]
+        if missing:
+            raise UserInputError(
+                f"{src} is not a saved conversation (missing {', '.join(missing)}): pick the folder `chat` or the app wrote."
+            )
+        try:
+            meta = json.loads((src / CONVERSATION_FILE).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise UserInputError(
+                f"{src / CONVERSATION_FILE} is not valid JSON ({e.msg if hasattr(e, 'msg') else e})."
+            ) from None
+        wd = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="warmchat-"))
+        if wd.resolve() != src.resolve():
+            shutil.copytree(src, wd, dirs_exist_ok=True)
+        tree = ITT.load(wd / "itt.json")
+        sides = {}
+        for side in ("agent", "user"):
+            m = meta[side]
+            sides[side] = self.make_avatar(wd / f"{side}.png", m["name"], m["voice"], Persona(**m["persona"]))
+        conv = Conversation(sides["agent"], sides["user"], tree, wd, turn=int(meta.get("turn", 0)))
+        conv.restore_states(tree.current)
+        return conv
 
     # ------------------------------------------------------------------ one turn
     def run_turn(
@@ -194,24 +288,34 @@ class WarmChatPipeline:
         user_audio: str | Path | None = None,
         agent_emotion: EmotionState | None = None,
         progress: Progress | None = None,
+        parent: str | None = None,
     ) -> TurnResult:
-        """Run one turn: the user's avatar says ``message`` (or ``user_audio``), the agent replies."""
+        """Run one turn: the user's avatar says ``message`` (or ``user_audio``), the agent replies.
+
+        ``parent`` is the node to continue from (default: the current node); a
+        parent that already has children starts a new branch (an edit).
+        """
         cfg, tree = self.cfg, conv.tree
         step = progress or (lambda f, d: None)
         notices: list[str] = []
         t0 = time.perf_counter()
         times: dict[str, float] = {}
+        parent = tree.node(parent if parent is not None else tree.current).id
+        if tree.node(parent).role == "user":
+            raise UserInputError("A new message continues after a reply: pick an agent node (or the start).")
 
         # 1. Validate the input before anything changes.
         user_speech = None
+        audio_name = None
         if user_audio is not None:
             user_speech = load_audio(user_audio, self.tts.sample_rate, cfg.max_user_audio_s)
             text = " ".join((message or "").split()) or "(a spoken message)"
+            audio_name = f"user_{conv.turn + 1:03d}.wav"  # kept, so a regenerated reply can replay it
+            save_wav(conv.work_dir / audio_name, user_speech.audio, user_speech.sample_rate)
         else:
             text, cut = check_message(message, cfg.max_message_chars)
             if cut:
                 notices.append(cut)
-        seed = [cfg.seed, conv.turn]
 
         # 2. The user's emotion and speech (speech first: text that cannot be
         #    spoken is refused before the tree changes).
@@ -219,8 +323,56 @@ class WarmChatPipeline:
         user_emotion = self.classifier.classify(text)
         if user_speech is None:
             user_speech = self.tts.synthesize(text, user_emotion, voice=conv.user.voice)
-        user_node = tree.add_child(tree.current, "user", conv.user.name, text, user_emotion)
+        user_node = tree.add_child(parent, "user", conv.user.name, text, user_emotion, audio_path=audio_name)
         times["emotion_user_tts"] = time.perf_counter() - t0
+        return self._answer(conv, user_node, user_speech, agent_emotion, step, times, notices, t0)
+
+    def regenerate(
+        self,
+        conv: Conversation,
+        agent_node: str | None = None,
+        agent_emotion: EmotionState | None = None,
+        progress: Progress | None = None,
+    ) -> TurnResult:
+        """A new reply to the same user message: a sibling of ``agent_node`` (default: the current one)."""
+        tree = conv.tree
+        node = tree.node(agent_node or tree.current)
+        if node.role != "agent":
+            raise UserInputError("Only a reply can be regenerated: pick one of the agent's nodes.")
+        user_node = tree.node(node.parent)
+        t0 = time.perf_counter()
+        if user_node.audio_path:
+            speech = load_audio(
+                conv.work_dir / user_node.audio_path, self.tts.sample_rate, self.cfg.max_user_audio_s
+            )
+        else:
+            speech = self.tts.synthesize(user_node.text, user_node.emotion, voice=conv.user.voice)
+        step = progress or (lambda f, d: None)
+        return self._answer(conv, user_node, speech, agent_emotion, step, {}, [], t0)
+
+    def edit(
+        self, conv: Conversation, user_node: str, message: str, progress: Progress | None = None
+    ) -> TurnResult:
+        """Say something else instead of an earlier user message: a sibling branch, nothing overwritten."""
+        node = conv.tree.node(user_node)
+        if node.role != "user":
+            raise UserInputError("Only a user message can be edited: pick one of your nodes.")
+        return self.run_turn(conv, message, progress=progress, parent=node.parent)
+
+    def switch(self, conv: Conversation, node_id: str) -> Node:
+        """Make the branch through ``node_id`` current (its latest leaf); the faces continue from there."""
+        leaf = conv.tree.leaf_of(conv.tree.node(node_id).id)
+        conv.tree.select(leaf.id)
+        conv.restore_states(leaf.id)
+        return leaf
+
+    def _answer(
+        self, conv, user_node: Node, user_speech: Speech, agent_emotion, step, times, notices, t0
+    ) -> TurnResult:
+        """Steps 3-9 of a turn: reply, speech, tracks, frames, clip, for ``user_node``."""
+        cfg, tree = self.cfg, conv.tree
+        seed = [cfg.seed, conv.turn]
+        conv.restore_states(user_node.parent)  # the faces continue from where this branch left them
 
         # 3. The agent's reply, coloured by the mood of the path so far. The
         #    dialogue engine never raises: a failing LLM falls back with a notice.
@@ -257,11 +409,11 @@ class WarmChatPipeline:
         ]
         dur = self._write_clip(conv, utterances, clip, rng, times, step, t0)
 
-        # 9. Record files in the tree, save it, carry the state over.
-        agent_node.clip_path = user_node.clip_path = str(clip)
-        tree.save(conv.work_dir / "itt.json")
-        conv.clips.append(clip)
+        # 9. Record the clip and the faces' end state in the tree, and save it all.
+        agent_node.clip_path = clip.name
+        conv.record_states(agent_node)
         conv.turn += 1
+        self.save_conversation(conv)
         times["total"] = time.perf_counter() - t0
         step(1.0, "Done")
         return TurnResult(clip, user_node, agent_node, notices, times, dur)
@@ -395,6 +547,50 @@ class WarmChatPipeline:
         finally:
             wav.unlink(missing_ok=True)
         return out
+
+    def replay(
+        self, conv: Conversation, lines: list[ScriptLine], progress: Progress | None = None
+    ) -> list[Path]:
+        """Render a scripted conversation: each line spoken by its avatar while the other listens.
+
+        Lines are added to the tree after the current node (A as the agent, B as
+        the user) with their given emotion, or the one read from the text; every
+        two lines make one clip.
+        """
+        step = progress or (lambda f, d: None)
+        # 1. Speech for every line first, so a line that cannot be spoken fails before anything changes.
+        plan = []
+        for ln in lines:
+            av = conv.agent if ln.speaker == "A" else conv.user
+            emo = (
+                EmotionState.of(ln.emotion, ln.intensity) if ln.emotion else self.classifier.classify(ln.text)
+            )
+            plan.append((ln, av, emo, self.tts.synthesize(ln.text, emo, voice=av.voice)))
+        clips = []
+        for k in range(0, len(plan), 2):
+            # 2. Nodes, then one clip per pair of lines.
+            t0 = time.perf_counter()
+            conv.restore_states(conv.tree.current)
+            utterances = []
+            for ln, av, emo, speech in plan[k : k + 2]:
+                role = "agent" if ln.speaker == "A" else "user"
+                node = conv.tree.add_child(conv.tree.current, role, av.name, ln.text, emo, scripted=True)
+                other = conv.user if av is conv.agent else conv.agent
+                utterances.append((av, other, speech, node))
+            clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
+            self._write_clip(
+                conv, utterances, clip, np.random.default_rng([self.cfg.seed, conv.turn]), {}, step, t0
+            )
+            node.clip_path = clip.name
+            conv.record_states(node)
+            conv.turn += 1
+            clips.append(clip)
+            step(
+                min(1.0, (k + 2) / len(plan)),
+                f"Rendered lines {k + 1}-{min(k + 2, len(plan))} of {len(plan)}",
+            )
+        self.save_conversation(conv)
+        return clips
 
     def join(self, conv: Conversation, out: str | Path | None = None) -> Path:
         """The whole conversation so far as one mp4."""

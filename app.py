@@ -8,6 +8,7 @@ override it, ``--share`` passes through to Gradio).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outside calls
@@ -15,18 +16,46 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr
 
+from warmchat import session as S
 from warmchat.emotion import EMOTIONS
 from warmchat.errors import UserInputError
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 from warmchat.pipeline import WarmChatPipeline
-from warmchat.session import AUTO, ChatSession, send
+from warmchat.speech import EspeakTTS
 from warmchat.tree import ITT
 from warmchat.tree_view import tree_figure
 
 PIPELINE = WarmChatPipeline()  # models load once and are shared read-only by all sessions
 PIPELINE.preload()
+EXAMPLE_SCRIPT = "B (happy): Guess what, I got the concert tickets!\nA (surprised): No way! How did you manage that?\nB: I queued online for two hours.\nA (happy): You are a hero. I owe you dinner."
 
 
+def _views(session: S.ChatSession, turn_clip=None, whole_clip=None):
+    """The outputs every action refreshes, in ``VIEWS`` order."""
+    tree = session.conv.tree if session.conv else ITT()
+    notes = "\n".join(f"- {n}" for n in session.notices)
+    return (session, turn_clip, whole_clip, session.messages(), tree_figure(tree), notes,
+            gr.Dropdown(choices=session.node_choices(), value=S.LATEST))  # fmt: skip
+
+
+def _guard(fn):
+    """Run an action; a user mistake becomes a readable message and changes nothing."""
+
+    @functools.wraps(fn)  # keeps the signature: Gradio injects progress from it
+    def run(*args, **kw):
+        try:
+            return fn(*args, **kw)
+        except UserInputError as e:
+            raise gr.Error(str(e)) from None
+
+    return run
+
+
+def _settings(agent_voice, user_voice, liveliness, strength, seed) -> S.Settings:
+    return S.Settings(agent_voice, user_voice, float(liveliness), float(strength), int(seed or 0))
+
+
+@_guard
 def on_send(
     message,
     agent_img,
@@ -34,77 +63,221 @@ def on_send(
     emotion,
     intensity,
     audio,
-    session: ChatSession,
-    progress=gr.Progress(),  # noqa: B008 (Gradio's idiom)
+    continue_from,
+    agent_voice,
+    user_voice,
+    liveliness,
+    strength,
+    seed,
+    session,
+    progress=gr.Progress(),
 ):
-    try:
-        result, whole = send(
-            PIPELINE, session, message, agent_img, user_img, emotion, intensity, audio,
-            progress=lambda f, d: progress(f, desc=d),
-        )  # fmt: skip
-    except UserInputError as e:
-        raise gr.Error(str(e)) from None
-    notes = "\n".join(f"- {n}" for n in session.notices)
-    return (
-        session, "", None, str(result.clip), str(whole), session.messages(),
-        tree_figure(session.conv.tree), notes,
-    )  # fmt: skip
+    st = _settings(agent_voice, user_voice, liveliness, strength, seed)
+    result, whole = S.send(
+        PIPELINE,
+        session,
+        message,
+        agent_img,
+        user_img,
+        emotion,
+        intensity,
+        audio,
+        st,
+        continue_from,
+        progress=lambda f, d: progress(f, desc=d),
+    )
+    return (*_views(session, str(result.clip), str(whole)), "", None)
 
 
-def on_clear(session: ChatSession):
+@_guard
+def on_regenerate(
+    emotion, intensity, agent_voice, user_voice, liveliness, strength, seed, session, progress=gr.Progress()
+):
+    st = _settings(agent_voice, user_voice, liveliness, strength, seed)
+    result, whole = S.regenerate(
+        PIPELINE, session, emotion, intensity, st, progress=lambda f, d: progress(f, desc=d)
+    )
+    return _views(session, str(result.clip), str(whole))
+
+
+@_guard
+def on_switch(node_id, session):
+    whole = S.switch(PIPELINE, session, node_id)
+    return _views(session, None, str(whole) if whole else None)
+
+
+@_guard
+def on_agents(
+    agent_img,
+    user_img,
+    opening,
+    turns,
+    agent_voice,
+    user_voice,
+    liveliness,
+    strength,
+    seed,
+    session,
+    progress=gr.Progress(),
+):
+    st = _settings(agent_voice, user_voice, liveliness, strength, seed)
+    results, whole = S.agents_talk(
+        PIPELINE, session, agent_img, user_img, opening, turns, st, progress=lambda f, d: progress(f, desc=d)
+    )
+    return _views(session, str(results[-1].clip), str(whole))
+
+
+@_guard
+def on_replay(
+    agent_img,
+    user_img,
+    script,
+    agent_voice,
+    user_voice,
+    liveliness,
+    strength,
+    seed,
+    session,
+    progress=gr.Progress(),
+):
+    st = _settings(agent_voice, user_voice, liveliness, strength, seed)
+    clips, whole = S.replay(
+        PIPELINE, session, agent_img, user_img, script, st, progress=lambda f, d: progress(f, desc=d)
+    )
+    return _views(session, str(clips[-1]), str(whole))
+
+
+@_guard
+def on_export(session):
+    return str(S.export(session))
+
+
+@_guard
+def on_load(zip_file, session):
+    whole, (agent_png, user_png) = S.load(PIPELINE, session, zip_file)
+    return (*_views(session, None, str(whole) if whole else None), agent_png, user_png)
+
+
+def on_clear(session: S.ChatSession):
     session.close()
-    return ChatSession(), None, None, [], tree_figure(ITT()), ""
+    return _views(S.ChatSession())
 
 
 with gr.Blocks(title="Warm Chat", analytics_enabled=False) as demo:
-    session = gr.State(ChatSession(), delete_callback=lambda s: s.close())
+    session = gr.State(S.ChatSession(), delete_callback=lambda s: s.close())
     gr.Markdown(
-        "# Warm Chat\nTwo portraits hold a conversation: yours (right) says your message, "
-        "the agent (left) listens, then answers while yours listens. Everything runs offline on the CPU."
+        "# Warm Chat\nTwo portraits hold a conversation: yours (right) says your message while the agent (left) "
+        "listens, then the agent answers while yours listens. A tree of emotions steers both faces. "
+        "Everything runs offline on the CPU."
     )
     with gr.Row():
-        agent_img = gr.Image(str(DEFAULT_AGENT_PORTRAIT), type="filepath", label="Agent portrait", height=240)
-        user_img = gr.Image(str(DEFAULT_USER_PORTRAIT), type="filepath", label="Your portrait", height=240)
+        agent_img = gr.Image(
+            str(DEFAULT_AGENT_PORTRAIT), type="filepath", label="Agent portrait (left)", height=220
+        )
+        user_img = gr.Image(
+            str(DEFAULT_USER_PORTRAIT), type="filepath", label="Your portrait (right)", height=220
+        )
         with gr.Column():
-            emotion = gr.Dropdown([AUTO, *EMOTIONS], value=AUTO, label="Agent's emotion (next turn)")
-            intensity = gr.Slider(0, 1, value=0.7, step=0.05, label="Intensity (when an emotion is chosen)")
-            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Or speak your message")
-    with gr.Row():
-        message = gr.Textbox(placeholder="Say something to the agent…", show_label=False, scale=5)
-        send_btn = gr.Button("Send", variant="primary", scale=1)
-        clear_btn = gr.Button("Clear", scale=1)
-    gr.Examples(
-        [
-            ["I just got the job I wanted!"],
-            ["I'm worried about my exam tomorrow."],
-            ["This traffic is driving me crazy!"],
-        ],
-        inputs=[message],
-    )
+            turn_video = gr.Video(label="Latest clip", autoplay=True, height=260)
     notices = gr.Markdown()
+    with gr.Tabs():
+        with gr.Tab("Talk to the avatar"):
+            with gr.Row():
+                message = gr.Textbox(
+                    placeholder="Say something to the agent…", show_label=False, scale=5, max_length=2000
+                )
+                send_btn = gr.Button("Send", variant="primary", scale=1)
+            with gr.Row():
+                emotion = gr.Dropdown([S.AUTO, *EMOTIONS], value=S.AUTO, label="Agent's emotion (next reply)")
+                intensity = gr.Slider(
+                    0, 1, value=0.7, step=0.05, label="Intensity (when an emotion is chosen)"
+                )
+                audio = gr.Audio(
+                    sources=["upload", "microphone"], type="filepath", label="Or speak your message"
+                )
+            gr.Examples(
+                [
+                    ["I just got the job I wanted!"],
+                    ["I'm worried about my exam tomorrow."],
+                    ["This traffic is driving me crazy!"],
+                ],
+                inputs=[message],
+            )
+        with gr.Tab("Let two avatars talk"):
+            with gr.Row():
+                opening = gr.Textbox(
+                    label="First line of the right avatar (empty: it picks a topic)", scale=4
+                )
+                turns = gr.Slider(1, 6, value=3, step=1, label="Turns", scale=1)
+                agents_btn = gr.Button("Talk", variant="primary", scale=1)
+        with gr.Tab("Replay a script"):
+            script = gr.Textbox(
+                EXAMPLE_SCRIPT,
+                lines=5,
+                label="Script: 'A: …' is the agent (left), 'B (happy 0.8): …' the user (right)",
+            )
+            replay_btn = gr.Button("Replay", variant="primary")
+        with gr.Tab("Settings"):
+            with gr.Row():
+                agent_voice = gr.Dropdown(
+                    EspeakTTS.voices(), value=PIPELINE.cfg.agent_voice, label="Agent's voice"
+                )
+                user_voice = gr.Dropdown(
+                    EspeakTTS.voices(), value=PIPELINE.cfg.user_voice, label="Your avatar's voice"
+                )
+                liveliness = gr.Slider(0, 2, value=1.0, step=0.1, label="Head-motion liveliness")
+                strength = gr.Slider(0, 2, value=1.0, step=0.1, label="Expression strength")
+                seed = gr.Number(0, precision=0, label="Seed")
+        with gr.Tab("Save / load"):
+            with gr.Row():
+                export_btn = gr.Button("Save the conversation (.zip)")
+                export_file = gr.File(label="Download")
+                load_file = gr.File(
+                    label="Load a saved conversation (.zip)", file_types=[".zip"], type="filepath"
+                )
+                load_btn = gr.Button("Load")
     with gr.Row():
-        turn_video = gr.Video(label="This turn", autoplay=True, height=300)
-        whole_video = gr.Video(label="The conversation so far", height=300)
-    with gr.Row():
-        chat = gr.Chatbot(label="Conversation", height=380)
-        tree_plot = gr.Plot(tree_figure(ITT()), label="Dialogue tree")
+        with gr.Column():
+            chat = gr.Chatbot(label="The conversation (current branch)", height=360)
+            whole_video = gr.Video(label="The whole conversation so far", height=260)
+        with gr.Column():
+            tree_plot = gr.Plot(tree_figure(ITT()), label="Dialogue tree")
+            with gr.Row():
+                continue_from = gr.Dropdown(
+                    [("the latest reply (current branch)", S.LATEST)],
+                    value=S.LATEST,
+                    label="Continue from (pick a node to branch)",
+                    scale=3,
+                )
+                switch_btn = gr.Button("Show this branch", scale=1)
+                regen_btn = gr.Button("Regenerate the reply", scale=1)
+                clear_btn = gr.Button("Clear", scale=1)
 
-    inputs = [message, agent_img, user_img, emotion, intensity, audio, session]
-    outputs = [session, message, audio, turn_video, whole_video, chat, tree_plot, notices]
-    send_btn.click(on_send, inputs, outputs, api_name="send")
-    message.submit(on_send, inputs, outputs, api_visibility="private")
-    clear_btn.click(
-        on_clear, [session], [session, turn_video, whole_video, chat, tree_plot, notices], api_name="clear"
+    styling = [agent_voice, user_voice, liveliness, strength, seed]
+    views = [session, turn_video, whole_video, chat, tree_plot, notices, continue_from]
+    send_inputs = [message, agent_img, user_img, emotion, intensity, audio, continue_from, *styling, session]
+    send_btn.click(on_send, send_inputs, [*views, message, audio], api_name="send")
+    message.submit(on_send, send_inputs, [*views, message, audio], api_visibility="private")
+    regen_btn.click(on_regenerate, [emotion, intensity, *styling, session], views, api_name="regenerate")
+    switch_btn.click(on_switch, [continue_from, session], views, api_name="switch")
+    agents_btn.click(
+        on_agents, [agent_img, user_img, opening, turns, *styling, session], views, api_name="agents"
     )
+    replay_btn.click(on_replay, [agent_img, user_img, script, *styling, session], views, api_name="replay")
+    export_btn.click(on_export, [session], [export_file], api_name="export")
+    load_btn.click(on_load, [load_file, session], [*views, agent_img, user_img], api_name="load")
+    clear_btn.click(on_clear, [session], views, api_name="clear")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Warm Chat app")
     ap.add_argument("--share", action="store_true", help="create a public Gradio link")
     args = ap.parse_args()
-    demo.queue(default_concurrency_limit=1).launch(
+    # One turn at a time per CPU core keeps each turn faster than real time.
+    demo.queue(default_concurrency_limit=max(1, (os.cpu_count() or 2) // 2), max_size=64).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         share=args.share,
         footer_links=["api"],
+        max_file_size="50mb",
     )

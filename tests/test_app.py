@@ -52,11 +52,16 @@ def app_url(tmp_path_factory):
         proc.kill()
 
 
-def _send(client: Client, message: str):
-    return client.predict(
-        message, handle_file(str(DEFAULT_AGENT_PORTRAIT)), handle_file(str(DEFAULT_USER_PORTRAIT)),
-        "auto", 0.7, None, api_name="/send",
+def _send(client: Client, message: str, continue_from: str | None = None):
+    """One turn through the API; returns (turn clip, whole clip, chat, tree plot, notices)."""
+    args = dict(
+        message=message, agent_img=handle_file(str(DEFAULT_AGENT_PORTRAIT)), user_img=handle_file(str(DEFAULT_USER_PORTRAIT)),
+        emotion="auto", intensity=0.7, audio=None,
     )  # fmt: skip
+    if continue_from:
+        args["continue_from"] = continue_from
+    out = client.predict(**args, api_name="/send")
+    return out[0], out[1], out[2], out[3], out[4]
 
 
 def _tree_texts(plot: dict) -> list[str]:
@@ -66,7 +71,7 @@ def _tree_texts(plot: dict) -> list[str]:
 
 def test_turns_return_video_and_a_growing_tree_and_bad_input_loses_nothing(app_url):
     client = Client(app_url, verbose=False)
-    _, _, turn, _, chat, plot, _ = _send(client, "I just got the job I wanted!")
+    turn, _, chat, plot, _ = _send(client, "I just got the job I wanted!")
     d = media_durations(turn)
     assert d["video"] > 2 and abs(d["video"] - d["audio"]) < 0.1
     assert len(chat) == 2 and chat[0]["role"] == "user"
@@ -75,7 +80,7 @@ def test_turns_return_video_and_a_growing_tree_and_bad_input_loses_nothing(app_u
     with pytest.raises(Exception, match="empty"):
         _send(client, "   ")
 
-    _, _, turn2, whole2, chat2, plot2, _ = _send(client, "Thank you! I start on Monday.")
+    turn2, whole2, chat2, plot2, _ = _send(client, "Thank you! I start on Monday.")
     assert len(chat2) == 4  # the turn before the bad input is still there
     assert len(_tree_texts(plot2)) == 4
     assert media_durations(whole2)["video"] > media_durations(turn2)["video"] + 2
@@ -85,5 +90,5 @@ def test_each_visitor_has_their_own_conversation(app_url):
     a, b = Client(app_url, verbose=False), Client(app_url, verbose=False)
     _send(a, "Hello from the first visitor.")
     out_b = _send(b, "Hello from the second visitor.")
-    assert len(out_b[4]) == 2  # b sees only its own turn
-    assert all("first visitor" not in str(m) for m in out_b[4])
+    assert len(out_b[2]) == 2  # b sees only its own turn
+    assert all("first visitor" not in str(m) for m in out_b[2])

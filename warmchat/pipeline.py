@@ -45,7 +45,7 @@ from warmchat.motion.common import blend_in
 from warmchat.motion.head import HeadConfig, NoiseHeadMotion
 from warmchat.motion.listener import LEED
 from warmchat.motion.speaker import SpeakerConfig, VisemeSpeaker
-from warmchat.motion.tracks import FPS, AvatarState, HeadTrack, n_frames
+from warmchat.motion.tracks import FPS, AvatarState, n_frames
 from warmchat.render.face import FaceModel, PortraitConfig, load_portrait
 from warmchat.render.video import Compositor, Mp4Writer, concat_mp4
 from warmchat.render.warp import WarpConfig, WarpRenderer
@@ -97,6 +97,9 @@ class Conversation:
     tree: ITT
     work_dir: Path  # this conversation's own files
     turn: int = 0  # clips rendered so far (numbers the clip files)
+    seed: int = 0  # a clip's randomness comes from (seed, clip number): reproducible
+    liveliness: float = 1.0  # scales head motion (0 = still, 2 = very lively)
+    expression_strength: float = 1.0  # scales the emotion shown on both faces
 
     @property
     def notices(self) -> list[str]:
@@ -164,6 +167,22 @@ def check_message(text: str | None, max_chars: int) -> tuple[str, str | None]:
     return cut, f"The message was {len(t)} characters; only the first {len(cut)} are used."
 
 
+def _scaled(emotion: EmotionState, strength: float) -> EmotionState:
+    """The same emotion shown ``strength`` times as strongly (intensity capped at 1)."""
+    return emotion if strength == 1.0 else EmotionState(emotion.dist, min(1.0, emotion.intensity * strength))
+
+
+def _lively(pose: np.ndarray, start: np.ndarray, liveliness: float) -> np.ndarray:
+    """(T, 6) head poses with their motion scaled by ``liveliness``, starting exactly at ``start``.
+
+    Scaling is about the rest pose (0 degrees, no shift, scale 1), then the first
+    frames ease in from ``start`` so the head never jumps.
+    """
+    rest = np.array([0, 0, 0, 0, 0, 1], np.float32)
+    out = rest + (pose - rest) * liveliness if liveliness != 1.0 else pose
+    return blend_in(out.astype(np.float32), start, 12)
+
+
 class WarmChatPipeline:
     """Runs conversation turns. Load once, share across conversations."""
 
@@ -221,7 +240,7 @@ class WarmChatPipeline:
         )
         wd = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="warmchat-"))
         wd.mkdir(parents=True, exist_ok=True)
-        conv = Conversation(agent, user, ITT(), wd)
+        conv = Conversation(agent, user, ITT(), wd, seed=self.cfg.seed)
         self.save_conversation(conv)
         return conv
 
@@ -239,6 +258,11 @@ class WarmChatPipeline:
             "format": "warmchat.conversation",
             "version": 1,
             "turn": conv.turn,
+            "settings": {
+                "seed": conv.seed,
+                "liveliness": conv.liveliness,
+                "expression_strength": conv.expression_strength,
+            },
             **{
                 side: {"name": av.name, "voice": av.voice, "persona": asdict(av.persona)}
                 for side, av in (("agent", conv.agent), ("user", conv.user))
@@ -276,7 +300,10 @@ class WarmChatPipeline:
         for side in ("agent", "user"):
             m = meta[side]
             sides[side] = self.make_avatar(wd / f"{side}.png", m["name"], m["voice"], Persona(**m["persona"]))
-        conv = Conversation(sides["agent"], sides["user"], tree, wd, turn=int(meta.get("turn", 0)))
+        settings = meta.get("settings", {})
+        conv = Conversation(
+            sides["agent"], sides["user"], tree, wd, turn=int(meta.get("turn", 0)), **settings
+        )
         conv.restore_states(tree.current)
         return conv
 
@@ -371,7 +398,7 @@ class WarmChatPipeline:
     ) -> TurnResult:
         """Steps 3-9 of a turn: reply, speech, tracks, frames, clip, for ``user_node``."""
         cfg, tree = self.cfg, conv.tree
-        seed = [cfg.seed, conv.turn]
+        seed = [conv.seed, conv.turn]
         conv.restore_states(user_node.parent)  # the faces continue from where this branch left them
 
         # 3. The agent's reply, coloured by the mood of the path so far. The
@@ -423,12 +450,12 @@ class WarmChatPipeline:
         tree = conv.tree
         path = [n for n in tree.path_from_root(tree.current) if n.role != "root"]
         if not path:  # nothing said yet: the second persona opens with a topic of its own
-            seed = int(np.random.SeedSequence([self.cfg.seed, conv.turn, 2]).generate_state(1)[0])
+            seed = int(np.random.SeedSequence([conv.seed, conv.turn, 2]).generate_state(1)[0])
             r = opening_line(conv.user.persona, None, seed)
             return r.text, r.emotion, None
         history = swap_roles([Utterance(n.role, n.text, n.emotion) for n in path])
         mood = tree.cumulative_emotion(tree.current, self.cfg.traversal, for_role="user")
-        seed = int(np.random.SeedSequence([self.cfg.seed, conv.turn, 1]).generate_state(1)[0])
+        seed = int(np.random.SeedSequence([conv.seed, conv.turn, 1]).generate_state(1)[0])
         r = self.dialogue.reply(history, conv.user.persona, mood, seed=seed)
         return r.text, r.emotion, r.notice
 
@@ -446,34 +473,40 @@ class WarmChatPipeline:
         tree: ITT | None,
         rng: np.random.Generator,
         speaker_emotion: EmotionState | None = None,
+        strength: float = 1.0,
+        liveliness: float = 1.0,
     ) -> tuple[int, Iterator[tuple[np.ndarray, np.ndarray | None]]]:
         """Frame count and a generator of (speaker frame, listener frame) for one utterance.
 
         The speaker's face follows the speech under the cumulative emotion of its
         node (for its role); the listener's follows LEED under its own cumulative
         emotion. When the generator finishes, both avatars' states hold the last frame.
+        ``strength`` scales the emotions' intensity, ``liveliness`` the head motion.
         """
         cfg = self.cfg
         T = self.utterance_length(speech)
         if speaker_emotion is None:
             speaker_emotion = tree.cumulative_emotion(node.id, cfg.traversal, for_role=node.role)
+        speaker_emotion = _scaled(speaker_emotion, strength)
         s_expr = self.speaker.generate(speech, speaker_emotion, T, rng, speaker.state.expression)
         s_head = self.head.generate("speaker", speaker_emotion, T, rng, speaker.state.pose, speech)
-        tracks = [(speaker, s_expr, s_head)]
+        tracks = [(speaker, s_expr, _lively(s_head.as_array(), speaker.state.pose, liveliness))]
         if listener is not None:
             other = "agent" if node.role == "user" else "user"
-            l_emotion = tree.cumulative_emotion(node.id, cfg.traversal, for_role=other)
+            l_emotion = _scaled(tree.cumulative_emotion(node.id, cfg.traversal, for_role=other), strength)
             lo = self.listener.generate(l_emotion, T, rng, speech, listener.state.expression)
             l_head = self.head.generate("listener", l_emotion, T, rng, listener.state.pose)
-            # LEED's nods and tilt go on top; ease them in too, so listening
-            # starts exactly where the previous frame left the head.
-            l_head = HeadTrack.from_array(
-                blend_in(l_head.as_array() + lo.head_offsets, listener.state.pose, 12)
+            # LEED's nods and tilt go on top, eased in like the rest.
+            tracks.append(
+                (
+                    listener,
+                    lo.expression,
+                    _lively(l_head.as_array() + lo.head_offsets, listener.state.pose, liveliness),
+                )
             )
-            tracks.append((listener, lo.expression, l_head))
 
         def frames():
-            poses = [h.as_array() for _, _, h in tracks]
+            poses = [h for _, _, h in tracks]  # (T, 6) each
             for t in range(T):
                 out = [av.renderer.render(e.values[t], p[t]) for (av, e, _), p in zip(tracks, poses)]
                 yield out[0], (out[1] if len(out) > 1 else None)
@@ -500,7 +533,10 @@ class WarmChatPipeline:
         with Mp4Writer(clip, 2 * s, s, wav) as w:
             for speaker, listener, speech, node in utterances:
                 tm = time.perf_counter()
-                _, gen = self.utterance_frames(speaker, listener, speech, node, conv.tree, rng)
+                _, gen = self.utterance_frames(
+                    speaker, listener, speech, node, conv.tree, rng,
+                    strength=conv.expression_strength, liveliness=conv.liveliness,
+                )  # fmt: skip
                 t_motion += time.perf_counter() - tm
                 agent_speaks = speaker is conv.agent
                 for sp, li in gen:
@@ -579,7 +615,7 @@ class WarmChatPipeline:
                 utterances.append((av, other, speech, node))
             clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
             self._write_clip(
-                conv, utterances, clip, np.random.default_rng([self.cfg.seed, conv.turn]), {}, step, t0
+                conv, utterances, clip, np.random.default_rng([conv.seed, conv.turn]), {}, step, t0
             )
             node.clip_path = clip.name
             conv.record_states(node)

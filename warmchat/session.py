@@ -1,23 +1,42 @@
 """One visitor's conversation in the app: what ``gr.State`` holds, and the actions on it.
 
 Kept free of Gradio so it can be tested directly; ``app.py`` only wires these
-functions to components and turns ``UserInputError`` into a UI message.
+functions to components and turns ``UserInputError`` into a UI message. Every
+action validates its input before the conversation changes, so a bad input
+loses nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from warmchat.emotion import EmotionState, check_emotion_name, check_intensity
 from warmchat.errors import UserInputError
-from warmchat.pipeline import Conversation, TurnResult, WarmChatPipeline
+from warmchat.pipeline import Conversation, WarmChatPipeline
+from warmchat.script import parse_script
 
 log = logging.getLogger(__name__)
 
 AUTO = "auto"  # emotion choice: let the dialogue engine decide
+START = "n0"  # the tree's root: "continue from the start"
+LATEST = "latest"  # "continue from the current node": the default, also for API callers
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # a saved conversation (zip) may not be bigger
+
+
+@dataclass
+class Settings:
+    """The knobs a visitor can turn; they apply to the next clip."""
+
+    agent_voice: str = "en-us+f3"  # eSpeak voice of the agent (left)
+    user_voice: str = "en-gb+f4"  # eSpeak voice of the user's avatar (right)
+    liveliness: float = 1.0  # head motion scale, 0..2
+    expression_strength: float = 1.0  # emotion scale, 0..2
+    seed: int = 0  # randomness of blinks, head motion, replies
 
 
 def _identity(path: str | None) -> str | None:
@@ -42,6 +61,7 @@ class ChatSession:
         if self.conv is not None:
             shutil.rmtree(self.conv.work_dir, ignore_errors=True)
             self.conv = None
+        self.portrait_ids = (None, None)
 
     def messages(self) -> list[dict]:
         """The current path of the tree as chat messages (user / assistant)."""
@@ -50,61 +70,219 @@ class ChatSession:
         tree = self.conv.tree
         out = []
         for n in tree.path_from_root(tree.current):
-            if n.role == "root":
-                continue
-            role = "user" if n.role == "user" else "assistant"
-            out.append({"role": role, "content": f"{n.text}  \n*({n.emotion})*"})
+            if n.role != "root":
+                role = "user" if n.role == "user" else "assistant"
+                out.append({"role": role, "content": f"{n.text}  \n*{n.speaker}, {n.emotion}*"})
+        return out
+
+    def node_choices(self) -> list[tuple[str, str]]:
+        """(label, node id) of the places a new message can continue from: the current node, the start, every reply."""
+        out = [("the latest reply (current branch)", LATEST), ("the start", START)]
+        if self.conv is None:
+            return out
+        for n in self.conv.tree.all_nodes():
+            if n.role == "agent" or (n.role == "user" and not n.children):
+                snippet = n.text if len(n.text) < 40 else n.text[:39] + "…"
+                out.append((f"{n.id} {n.speaker}: {snippet}", n.id))
         return out
 
 
 def ensure_conversation(
-    pipe: WarmChatPipeline, session: ChatSession, agent_img: str | None, user_img: str | None
+    pipe: WarmChatPipeline,
+    session: ChatSession,
+    agent_img: str | None,
+    user_img: str | None,
+    settings: Settings,
 ) -> Conversation:
-    """Start the conversation, or swap in new portraits while keeping the tree."""
+    """Start the conversation, or swap in new portraits while keeping the tree; apply the settings."""
     if not agent_img or not user_img:
         raise UserInputError("Both portraits are needed: upload an image with one face for each avatar.")
+    for v in (settings.agent_voice, settings.user_voice):
+        pipe.tts.check_voice(v)
     ids = (_identity(agent_img), _identity(user_img))
     if session.conv is None:
         session.conv = pipe.new_conversation(agent_img, user_img)
     elif ids != session.portrait_ids:
         # Trace the new portrait(s) first: a bad upload leaves the old avatars in place.
-        if ids[0] != session.portrait_ids[0]:
-            agent = pipe.make_avatar(
-                agent_img, session.conv.agent.name, session.conv.agent.voice, session.conv.agent.persona
-            )
-            session.conv.agent = agent
-        if ids[1] != session.portrait_ids[1]:
-            user = pipe.make_avatar(
-                user_img, session.conv.user.name, session.conv.user.voice, session.conv.user.persona
-            )
-            session.conv.user = user
+        conv = session.conv
+        new_agent = (
+            pipe.make_avatar(agent_img, conv.agent.name, conv.agent.voice, conv.agent.persona)
+            if ids[0] != session.portrait_ids[0]
+            else conv.agent
+        )
+        new_user = (
+            pipe.make_avatar(user_img, conv.user.name, conv.user.voice, conv.user.persona)
+            if ids[1] != session.portrait_ids[1]
+            else conv.user
+        )
+        conv.agent, conv.user = new_agent, new_user
     session.portrait_ids = ids
-    return session.conv
+    conv = session.conv
+    conv.agent.voice, conv.user.voice = settings.agent_voice, settings.user_voice
+    conv.liveliness = float(min(max(settings.liveliness, 0.0), 2.0))
+    conv.expression_strength = float(min(max(settings.expression_strength, 0.0), 2.0))
+    conv.seed = int(settings.seed)
+    return conv
 
 
-def send(
-    pipe: WarmChatPipeline,
-    session: ChatSession,
-    message: str | None,
-    agent_img: str | None,
-    user_img: str | None,
-    emotion_choice: str = AUTO,
-    intensity: float = 0.7,
-    user_audio: str | None = None,
-    progress=None,
-) -> tuple[TurnResult, Path]:
-    """Run one turn for this session; returns the turn and the whole conversation's clip.
-
-    Validates everything before the conversation changes, so a bad input raises
-    UserInputError and loses nothing.
-    """
-    override = None
+def _override(emotion_choice: str | None, intensity: float) -> EmotionState | None:
     if emotion_choice and emotion_choice != AUTO:
-        override = EmotionState.of(check_emotion_name(emotion_choice), check_intensity(intensity))
+        return EmotionState.of(check_emotion_name(emotion_choice), check_intensity(intensity))
+    return None
+
+
+def send(pipe, session: ChatSession, message, agent_img, user_img, emotion_choice=AUTO, intensity=0.7,
+         user_audio=None, settings: Settings | None = None, continue_from: str | None = None, progress=None):  # fmt: skip
+    """Run one turn for this session; returns the turn and the whole conversation's clip."""
+    override = _override(emotion_choice, intensity)
     if not (message or "").strip() and not user_audio:
         raise UserInputError("The message is empty: type something (or record audio) for your avatar to say.")
-    conv = ensure_conversation(pipe, session, agent_img, user_img)
-    result = pipe.run_turn(conv, message, user_audio=user_audio, agent_emotion=override, progress=progress)
-    whole = pipe.join(conv)
+    conv = ensure_conversation(pipe, session, agent_img, user_img, settings or Settings())
+    parent = None
+    if continue_from and continue_from in conv.tree:
+        node = conv.tree.node(continue_from)
+        parent = node.parent if node.role == "user" else node.id  # after a message: edit it
+    result = pipe.run_turn(
+        conv, message, user_audio=user_audio, agent_emotion=override, progress=progress, parent=parent
+    )
     session.notices = conv.notices + result.notices
-    return result, whole
+    return result, pipe.join(conv)
+
+
+def regenerate(
+    pipe,
+    session: ChatSession,
+    emotion_choice=AUTO,
+    intensity=0.7,
+    settings: Settings | None = None,
+    progress=None,
+):
+    """Another reply to the last message, as a sibling branch."""
+    if session.conv is None or not len(session.conv.tree):
+        raise UserInputError("There is no reply to regenerate yet: send a message first.")
+    conv = session.conv
+    if settings is not None:
+        conv.agent.voice, conv.user.voice = settings.agent_voice, settings.user_voice
+        conv.seed = int(settings.seed)
+    node = conv.tree.node(conv.tree.current)
+    if node.role != "agent":
+        raise UserInputError("Pick a reply to regenerate (the current node is not one).")
+    result = pipe.regenerate(
+        conv, node.id, agent_emotion=_override(emotion_choice, intensity), progress=progress
+    )
+    session.notices = conv.notices + result.notices
+    return result, pipe.join(conv)
+
+
+def switch(pipe, session: ChatSession, node_id: str):
+    """Show the branch through ``node_id``; returns the conversation clip (or None before any turn)."""
+    if session.conv is None:
+        raise UserInputError("There is no conversation yet: send a message first.")
+    if node_id == LATEST:
+        return pipe.join(session.conv) if session.conv.clips else None
+    if node_id not in session.conv.tree:
+        raise UserInputError(f"There is no node {node_id!r} in this conversation: pick one from the list.")
+    if node_id == START:
+        session.conv.tree.select(START)
+        session.conv.restore_states(START)
+    else:
+        pipe.switch(session.conv, node_id)
+    return pipe.join(session.conv) if session.conv.clips else None
+
+
+def agents_talk(
+    pipe,
+    session: ChatSession,
+    agent_img,
+    user_img,
+    opening: str | None,
+    turns: int,
+    settings: Settings | None = None,
+    progress=None,
+):
+    """Two avatars talk for ``turns`` turns; the right one (the second persona) opens, or says ``opening``."""
+    turns = int(turns)
+    if not 1 <= turns <= 10:
+        raise UserInputError("Choose between 1 and 10 turns.")
+    conv = ensure_conversation(pipe, session, agent_img, user_img, settings or Settings())
+    results = []
+    message = (opening or "").strip() or None
+    for i in range(turns):
+        if message is None:
+            message, _, notice = pipe.next_user_message(conv)
+            if notice:
+                session.notices.append(notice)
+        sub = (
+            (lambda f, d, i=i: progress((i + f) / turns, f"Turn {i + 1}/{turns}: {d}")) if progress else None
+        )
+        results.append(pipe.run_turn(conv, message, progress=sub))
+        message = None
+    session.notices = conv.notices + [n for r in results for n in r.notices]
+    return results, pipe.join(conv)
+
+
+def replay(
+    pipe,
+    session: ChatSession,
+    agent_img,
+    user_img,
+    script_text: str,
+    settings: Settings | None = None,
+    progress=None,
+):
+    """Render a script (see ``warmchat.script``) after the current node."""
+    lines = parse_script(script_text or "")
+    conv = ensure_conversation(pipe, session, agent_img, user_img, settings or Settings())
+    clips = pipe.replay(conv, lines, progress=progress)
+    session.notices = conv.notices
+    return clips, pipe.join(conv)
+
+
+def export(session: ChatSession) -> Path:
+    """The whole conversation folder as one zip (tree, portraits, clips), to download."""
+    if session.conv is None:
+        raise UserInputError("There is nothing to save yet: send a message first.")
+    wd = session.conv.work_dir
+    out = Path(tempfile.mkdtemp(prefix="warmchat-export-")) / "warmchat-conversation.zip"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:  # mp4s do not compress
+        for f in sorted(wd.iterdir()):
+            if f.is_file() and f.suffix in (".json", ".png", ".mp4", ".wav") and f.name != "conversation.mp4":
+                z.write(f, f.name)
+    return out
+
+
+def load(pipe, session: ChatSession, zip_path: str | None):
+    """Replace this session's conversation with one saved by ``export``.
+
+    Returns the conversation clip (or None) and the two portraits to show.
+    """
+    if not zip_path:
+        raise UserInputError("Choose a saved conversation (.zip) first.")
+    p = Path(zip_path)
+    if p.stat().st_size > MAX_UPLOAD_BYTES:
+        raise UserInputError(
+            f"{p.name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB: that is not a saved conversation."
+        )
+    tmp = Path(tempfile.mkdtemp(prefix="warmchat-load-"))
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = [
+                n for n in z.namelist() if "/" not in n and not n.startswith(".")
+            ]  # flat: no path tricks
+            if sum(i.file_size for i in z.infolist()) > 4 * MAX_UPLOAD_BYTES:
+                raise UserInputError(f"{p.name} unpacks to too much data: that is not a saved conversation.")
+            for n in names:
+                z.extract(n, tmp)
+    except zipfile.BadZipFile:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UserInputError(f"{p.name} is not a zip file: choose the .zip the app saved.") from None
+    try:
+        conv = pipe.load_conversation(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    session.close()
+    session.conv = conv
+    session.portrait_ids = (None, None)  # the loaded portraits stand until new ones are chosen
+    session.notices = [f"Loaded a conversation of {len(conv.tree)} utterances."]
+    portraits = (str(conv.work_dir / "agent.png"), str(conv.work_dir / "user.png"))
+    return (pipe.join(conv) if conv.clips else None), portraits

@@ -280,4 +280,5 @@ if __name__ == "__main__":
         share=args.share,
         footer_links=["api"],
         max_file_size="50mb",
+        show_error=True,  # e.g. an upload that is not an image fails in Gradio's own preprocessing: say so
     )

@@ -92,3 +92,134 @@ def test_each_visitor_has_their_own_conversation(app_url):
     out_b = _send(b, "Hello from the second visitor.")
     assert len(out_b[2]) == 2  # b sees only its own turn
     assert all("first visitor" not in str(m) for m in out_b[2])
+
+
+def _bad_inputs(tmp_path):
+    """Files a visitor might upload by mistake, made here."""
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    from warmchat.speech import save_wav
+
+    Image.fromarray(data.coffee()).save(tmp_path / "coffee.png")
+    a = data.astronaut()
+    Image.fromarray(np.concatenate([a, a[:, ::-1]], 1)).save(tmp_path / "two.png")
+    Image.new("L", (9500, 9500), 128).save(tmp_path / "huge.png")
+    (tmp_path / "note.png").write_text("this is not an image")
+    save_wav(tmp_path / "silent.wav", np.zeros(22050, np.float32), 22050)
+    (tmp_path / "broken.wav").write_bytes(np.random.default_rng(0).bytes(5000))
+    return tmp_path
+
+
+def test_bad_inputs_get_clear_messages_and_lose_nothing(app_url, tmp_path):
+    files = _bad_inputs(tmp_path)
+    client = Client(app_url, verbose=False)
+    base = dict(emotion="auto", intensity=0.7, audio=None)  # fmt: skip
+    agent, user = handle_file(str(DEFAULT_AGENT_PORTRAIT)), handle_file(str(DEFAULT_USER_PORTRAIT))
+    out = client.predict(
+        message="Hello! Nice to meet you.", agent_img=agent, user_img=user, **base, api_name="/send"
+    )
+    assert len(out[2]) == 2
+    cases = [
+        (dict(message="Hi", agent_img=handle_file(str(files / "coffee.png")), user_img=user), "No face"),
+        (dict(message="Hi", agent_img=agent, user_img=handle_file(str(files / "huge.png"))), "too large"),
+        # Gradio's image component refuses it before our code runs; show_error passes its reason on.
+        (dict(message="Hi", agent_img=handle_file(str(files / "note.png")), user_img=user), "image"),
+        (
+            dict(message="", agent_img=agent, user_img=user, audio=handle_file(str(files / "silent.wav"))),
+            "silent",
+        ),
+        (
+            dict(message="", agent_img=agent, user_img=user, audio=handle_file(str(files / "broken.wav"))),
+            "decod|corrupt|read",
+        ),
+        (dict(message="  ", agent_img=agent, user_img=user), "empty"),
+        (
+            dict(message="Hi", agent_img=agent, user_img=user, emotion="bored"),
+            "Unknown emotion|not in the list|bored",
+        ),
+    ]
+    for kw, match in cases:
+        with pytest.raises(Exception, match=match):
+            client.predict(**{**base, **kw}, api_name="/send")
+    # Several faces: the largest is used, and the visitor is told.
+    out = client.predict(
+        message="Who is this?",
+        agent_img=handle_file(str(files / "two.png")),
+        user_img=user,
+        **base,
+        api_name="/send",
+    )
+    assert "faces" in out[4]
+    # Very long and non-English text: cut with a notice, or simply spoken.
+    out = client.predict(
+        message="This is a long story. " * 60, agent_img=agent, user_img=user, **base, api_name="/send"
+    )
+    assert "only the first" in out[4]
+    out = client.predict(
+        message="¿Dónde está la biblioteca? Me gusta mucho leer.",
+        agent_img=agent,
+        user_img=user,
+        **base,
+        api_name="/send",
+    )
+    # Every good turn is still on the path, none of the bad ones.
+    assert len(out[2]) == 8
+
+
+def test_two_avatars_talk_and_a_script_replays_in_the_app(app_url):
+    client = Client(app_url, verbose=False)
+    agent, user = handle_file(str(DEFAULT_AGENT_PORTRAIT)), handle_file(str(DEFAULT_USER_PORTRAIT))
+    out = client.predict(agent_img=agent, user_img=user, opening="", turns=6, api_name="/agents")
+    assert len(out[2]) == 12 and len({m["content"][0]["text"] for m in out[2]}) == 12
+    script = "B (happy): I got the tickets!\nA (surprised): No way!\nB: I queued for hours.\nA (happy): You are a hero."
+    out = client.predict(agent_img=agent, user_img=user, script=script, api_name="/replay")
+    assert len(out[2]) == 16 and "You are a hero." in out[2][-1]["content"][0]["text"]
+    assert media_durations(out[1])["video"] > media_durations(out[0])["video"]
+
+
+def test_branch_regenerate_save_and_load_through_the_api(app_url, tmp_path):
+    client = Client(app_url, verbose=False)
+    first = _send(client, "I want to learn to paint.")
+    second = _send(client, "Which colours should I buy first?")
+    out = client.predict(emotion="auto", intensity=0.7, api_name="/regenerate")
+    assert len(out[2]) == 4 and out[2][-1] != second[2][-1]  # a new reply on the same path
+    assert len(_tree_texts(out[3])) == 5
+    # Edit the first message (node n1): a sibling branch; the chat shows the new branch only.
+    assert "n1" in [v for _, v in out[5]["choices"]]
+    out = _send(client, "Actually, I want to learn the cello.", continue_from="n1")
+    assert len(out[2]) == 2 and len(_tree_texts(out[3])) == 7
+    # Save, clear, load: the tree comes back.
+    saved = client.predict(api_name="/export")
+    client.predict(api_name="/clear")
+    out = client.predict(zip_file=handle_file(saved), api_name="/load")
+    assert len(_tree_texts(out[3])) == 7
+    assert len(first[2]) == 2
+
+
+def test_a_failing_llm_falls_back_with_a_notice(tmp_path_factory):
+    """The app with an LLM configured at a server that refuses connections."""
+    port, dead = _free_port(), _free_port()
+    log = tmp_path_factory.mktemp("llm") / "app.log"
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "OPENAI_API_KEY": "sk-test-secret", "OPENAI_BASE_URL": f"http://127.0.0.1:{dead}/v1"}  # fmt: skip
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=REPO_DIR, env=env, stdout=fh, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        turn, _, chat, _, notes = _send(client, "Tell me something nice.")
+        assert len(chat) == 2 and media_durations(turn)["video"] > 1
+        assert "offline engine" in notes and "sk-test-secret" not in notes
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -76,14 +76,15 @@ class ChatSession:
         return out
 
     def node_choices(self) -> list[tuple[str, str]]:
-        """(label, node id) of the places a new message can continue from: the current node, the start, every reply."""
+        """(label, node id) choices for "continue from": the current node, the start, every reply
+        (continue after it) and every message (say something else instead: a sibling branch)."""
         out = [("the latest reply (current branch)", LATEST), ("the start", START)]
         if self.conv is None:
             return out
         for n in self.conv.tree.all_nodes():
-            if n.role == "agent" or (n.role == "user" and not n.children):
-                snippet = n.text if len(n.text) < 40 else n.text[:39] + "…"
-                out.append((f"{n.id} {n.speaker}: {snippet}", n.id))
+            snippet = n.text if len(n.text) < 40 else n.text[:39] + "…"
+            what = "after" if n.role == "agent" else "instead of"  # a user node: the new message edits it
+            out.append((f"{what} {n.id} {n.speaker}: {snippet}", n.id))
         return out
 
 

@@ -267,7 +267,7 @@ def read_image(src, config: PortraitConfig | None = None) -> np.ndarray:
     fix when the input is not a usable image.
     """
     cfg = config or PortraitConfig()
-    name = str(src) if isinstance(src, (str, Path)) else "the portrait"
+    name = Path(src).name if isinstance(src, (str, Path)) else "the portrait"
     if isinstance(src, np.ndarray):
         img = Image.fromarray(src)
     elif isinstance(src, Image.Image):

@@ -8,8 +8,11 @@ override it, ``--share`` passes through to Gradio).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import functools
+import gc
 import os
+import weakref
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outside calls
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -51,6 +54,33 @@ def _guard(fn):
     return run
 
 
+# Which session belongs to which browser tab, only so that closing the tab can
+# delete that session's files at once (the state itself lives in gr.State).
+_OPEN: weakref.WeakValueDictionary[str, S.ChatSession] = weakref.WeakValueDictionary()
+
+
+def _track(session: S.ChatSession, request: gr.Request | None) -> None:
+    if request is not None and request.session_hash:
+        _OPEN[request.session_hash] = session
+
+
+def on_unload(request: gr.Request):
+    """The visitor left: delete their conversation's files now, not when the state expires."""
+    gone = _OPEN.pop(request.session_hash, None)
+    if gone is not None:
+        gone.close()
+        _release_memory()
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the system: glibc keeps a grown heap otherwise."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
 def _settings(agent_voice, user_voice, liveliness, strength, seed) -> S.Settings:
     return S.Settings(agent_voice, user_voice, float(liveliness), float(strength), int(seed or 0))
 
@@ -70,8 +100,10 @@ def on_send(
     strength,
     seed,
     session,
+    request: gr.Request,
     progress=gr.Progress(),
 ):
+    _track(session, request)
     st = _settings(agent_voice, user_voice, liveliness, strength, seed)
     result, whole = S.send(
         PIPELINE,
@@ -91,8 +123,18 @@ def on_send(
 
 @_guard
 def on_regenerate(
-    emotion, intensity, agent_voice, user_voice, liveliness, strength, seed, session, progress=gr.Progress()
+    emotion,
+    intensity,
+    agent_voice,
+    user_voice,
+    liveliness,
+    strength,
+    seed,
+    session,
+    request: gr.Request,
+    progress=gr.Progress(),
 ):
+    _track(session, request)
     st = _settings(agent_voice, user_voice, liveliness, strength, seed)
     result, whole = S.regenerate(
         PIPELINE, session, emotion, intensity, st, progress=lambda f, d: progress(f, desc=d)
@@ -118,8 +160,10 @@ def on_agents(
     strength,
     seed,
     session,
+    request: gr.Request,
     progress=gr.Progress(),
 ):
+    _track(session, request)
     st = _settings(agent_voice, user_voice, liveliness, strength, seed)
     results, whole = S.agents_talk(
         PIPELINE, session, agent_img, user_img, opening, turns, st, progress=lambda f, d: progress(f, desc=d)
@@ -138,8 +182,10 @@ def on_replay(
     strength,
     seed,
     session,
+    request: gr.Request,
     progress=gr.Progress(),
 ):
+    _track(session, request)
     st = _settings(agent_voice, user_voice, liveliness, strength, seed)
     clips, whole = S.replay(
         PIPELINE, session, agent_img, user_img, script, st, progress=lambda f, d: progress(f, desc=d)
@@ -153,7 +199,8 @@ def on_export(session):
 
 
 @_guard
-def on_load(zip_file, session):
+def on_load(zip_file, session, request: gr.Request):
+    _track(session, request)
     whole, (agent_png, user_png) = S.load(PIPELINE, session, zip_file)
     return (*_views(session, None, str(whole) if whole else None), agent_png, user_png)
 
@@ -163,8 +210,11 @@ def on_clear(session: S.ChatSession):
     return _views(S.ChatSession())
 
 
-with gr.Blocks(title="Warm Chat", analytics_enabled=False) as demo:
-    session = gr.State(S.ChatSession(), delete_callback=lambda s: s.close())
+# Gradio's own cache of served files is swept every 10 minutes of anything older than an hour.
+with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
+    # A session idle for an hour is dropped, and its files with it.
+    session = gr.State(S.ChatSession(), time_to_live=3600, delete_callback=lambda s: s.close())
+    demo.unload(on_unload)
     gr.Markdown(
         "# Warm Chat\nTwo portraits hold a conversation: yours (right) says your message while the agent (left) "
         "listens, then the agent answers while yours listens. A tree of emotions steers both faces. "

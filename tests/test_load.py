@@ -1,0 +1,25 @@
+"""Eight visitors at once, three turns each, against the real app."""
+
+from __future__ import annotations
+
+import pytest
+
+from warmchat.bench.load import App, run_load
+
+
+@pytest.fixture(scope="module")
+def app():
+    a = App()
+    yield a
+    a.stop()
+
+
+def test_eight_concurrent_sessions(app):
+    r = run_load(app, sessions=8, turns=3, deadline_s=600)
+    print(r)
+    assert r["problems"] == []
+    assert r["turns_done"] == 24
+    assert r["session_dirs_while_open"] == 8  # one folder per visitor, none shared
+    assert r["session_dirs_after_close"] == 0  # every visitor's files are gone after they leave
+    # Memory comes back near where it was (Python keeps some of what it grew to).
+    assert r["rss_after_close_mb"] < r["rss_start_mb"] + 250

@@ -1,0 +1,175 @@
+"""Many visitors at once: N concurrent gradio_client sessions against a running app.
+
+    python -m warmchat.bench.load [--sessions 8] [--turns 3]
+
+starts ``python app.py`` on a free 127.0.0.1 port, drives the sessions (bounded
+in count and time), checks that nobody sees another's conversation, that
+every session's files are gone after it closes, and reports the turn latency
+(p50/p95) and the server's memory before, at peak and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, MB (from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class App:
+    """``python app.py`` on a free loopback port, stopped by its PID."""
+
+    def __init__(self, env: dict | None = None, timeout_s: float = 120) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.tmp = Path(tempfile.mkdtemp(prefix="warmchat-app-tmp-"))
+        full = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port),
+                "TMPDIR": str(self.tmp), **(env or {})}  # fmt: skip
+        self.log = self.tmp / "app.log"
+        with open(self.log, "w") as fh:
+            self.proc = subprocess.Popen(
+                [sys.executable, "app.py"], cwd=REPO_DIR, env=full, stdout=fh, stderr=subprocess.STDOUT
+            )
+        deadline = time.time() + timeout_s
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app.py exited: {self.log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"app.py did not answer within {timeout_s} s")
+
+    def session_dirs(self) -> list[str]:
+        """Conversation folders of live sessions (the app's temp dir is ours alone)."""
+        return glob.glob(str(self.tmp / "warmchat-*"))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def run_load(app: App, sessions: int = 8, turns: int = 3, deadline_s: float = 600) -> dict:
+    """Drive ``sessions`` concurrent visitors for ``turns`` turns each; returns the figures."""
+    from gradio_client import Client, handle_file
+
+    agent, user = handle_file(str(DEFAULT_AGENT_PORTRAIT)), handle_file(str(DEFAULT_USER_PORTRAIT))
+    latencies: list[float] = []
+    problems: list[str] = []
+    clients = [Client(app.url, verbose=False) for _ in range(sessions)]
+    lock = threading.Lock()
+    start_rss = rss_mb(app.proc.pid)
+    peak = [start_rss]
+    t_end = time.time() + deadline_s
+
+    def visitor(k: int, client) -> None:
+        for t in range(turns):
+            if time.time() > t_end:
+                with lock:
+                    problems.append(f"visitor {k}: out of time before turn {t + 1}")
+                return
+            t0 = time.perf_counter()
+            try:
+                out = client.predict(
+                    message=f"Visitor {k} here, turn {t + 1}: I love hiking.",
+                    agent_img=agent,
+                    user_img=user,
+                    audio=None,
+                    api_name="/send",
+                )
+            except Exception as e:
+                with lock:
+                    problems.append(f"visitor {k} turn {t + 1}: {type(e).__name__}: {e}")
+                return
+            dt = time.perf_counter() - t0
+            chat = json.dumps(out[2])
+            with lock:
+                latencies.append(dt)
+                peak[0] = max(peak[0], rss_mb(app.proc.pid))
+                if len(out[2]) != 2 * (t + 1):
+                    problems.append(
+                        f"visitor {k} turn {t + 1}: {len(out[2])} messages, expected {2 * (t + 1)}"
+                    )
+                others = [j for j in range(sessions) if j != k and f"Visitor {j} here" in chat]
+                if others:
+                    problems.append(f"visitor {k} sees visitors {others}")
+
+    threads = [threading.Thread(target=visitor, args=(k, c)) for k, c in enumerate(clients)]
+    t0 = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=deadline_s + 60)
+    wall = time.perf_counter() - t0
+    live = len(app.session_dirs())
+    for c in clients:
+        c.close()
+    # The app deletes a session's files when its visitor disconnects (unload).
+    for _ in range(60):
+        if not app.session_dirs():
+            break
+        time.sleep(1)
+    time.sleep(2)
+    lat = np.array(latencies)
+    return {
+        "sessions": sessions,
+        "turns_each": turns,
+        "turns_done": len(latencies),
+        "wall_s": round(wall, 1),
+        "latency_p50_s": round(float(np.percentile(lat, 50)), 2) if len(lat) else None,
+        "latency_p95_s": round(float(np.percentile(lat, 95)), 2) if len(lat) else None,
+        "rss_start_mb": round(start_rss),
+        "rss_peak_mb": round(peak[0]),
+        "rss_after_close_mb": round(rss_mb(app.proc.pid)),
+        "session_dirs_while_open": live,
+        "session_dirs_after_close": len(app.session_dirs()),
+        "problems": problems,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, default=8)
+    ap.add_argument("--turns", type=int, default=3)
+    args = ap.parse_args(argv)
+    app = App()
+    try:
+        result = run_load(app, args.sessions, args.turns)
+    finally:
+        app.stop()
+    print(json.dumps(result, indent=2))
+    return 0 if not result["problems"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

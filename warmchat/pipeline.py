@@ -42,7 +42,7 @@ from warmchat.dialogue.offline import opening_line
 from warmchat.emotion import EmotionState, get_text_classifier
 from warmchat.errors import TextInputError, UserInputError
 from warmchat.motion.common import blend_in
-from warmchat.motion.head import HeadConfig, NoiseHeadMotion
+from warmchat.motion.crhmg import CRHMGConfig, CRHMGHeadMotion
 from warmchat.motion.listener import LEED
 from warmchat.motion.speaker import SpeakerConfig, VisemeSpeaker
 from warmchat.motion.tracks import FPS, AvatarState, n_frames
@@ -197,7 +197,9 @@ class WarmChatPipeline:
         self.tts = tts or EspeakTTS()
         self.speaker = VisemeSpeaker(SpeakerConfig(emotion_strength=0.85 * self.cfg.expression_strength))
         self.listener = LEED(strength=self.cfg.expression_strength)
-        self.head = NoiseHeadMotion(HeadConfig(liveliness=self.cfg.liveliness))
+        self.head = CRHMGHeadMotion(
+            CRHMGConfig(liveliness=self.cfg.liveliness)
+        )  # falls back to noise, saying why
 
     # The text classifier and the dialogue engine load on first use, so ``say``
     # starts fast; the app calls ``preload()`` so its first turn does not wait.

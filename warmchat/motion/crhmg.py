@@ -1,0 +1,499 @@
+"""CRHMG: the Consistent Random Head Mask Generator (SPEC §1), a Transformer for head motion.
+
+What it does: given a role (speaker or listener), an emotion, a length and a
+seed, it draws head motion of any length that is smooth and consistent in time,
+as a ``HeadTrack`` (yaw, pitch, roll, tx, ty, scale per frame) plus the head
+masks it implies.
+
+**Head masks.** A mask is a ``mask_size`` x ``mask_size`` raster (32 x 32 by
+default) of the whole 512-px crop with two soft channels:
+
+- channel 0, the head: an ellipse around the face centre (0.62 x 0.78 face
+  widths half-axes, hair included), moved by (tx, ty), sized by ``scale`` and
+  turned by ``roll``;
+- channel 1, the face: a smaller ellipse inside it, foreshortened by
+  cos(yaw) / cos(pitch) and shifted from the head centre by ``d sin(yaw)``
+  sideways and ``d sin(pitch)`` down, where ``d`` is the renderer's pivot
+  distance (half a face width): where the face sits inside the head
+  silhouette is what makes yaw and pitch visible in a 2-D mask.
+
+Edges are soft (a sigmoid of the distance to the ellipse, half a cell wide), so
+sub-cell motion still changes the raster. ``pose_masks`` draws them.
+
+**The network** (``CRHMGNet``), as in the paper: a mask encoder (conv 32 -> 64
+-> 128, ReLU, global average pooling, linear) turns the *first* frame's mask
+into a latent; the latent is repeated N times and Gaussian noise scaled by ε is
+added (through a linear projection); role, emotion and the known leading poses
+are added as embeddings, plus a learned positional encoding; 6 Transformer
+encoder layers; then two decoders per frame: one to the mask (transposed
+convs) and one to the 6-D pose, which is what the renderer applies.
+
+**Why it is generative** (and not a regression that would collapse to the
+mean): it is trained as a conditional VAE. A posterior network (training only)
+reads the true window and proposes the noise that explains it; a KL term keeps
+that noise close to N(0, I). The posterior sees the real motion before the
+role/emotion scaling and no labels, so the noise says *which* motion and the
+conditions say *how much*: N(0, I) then suits every role and emotion.
+Prior samples of a VAE decoder are calmer than the data (the decoder averages
+what the noise could stand for); one gain per pose field, measured after
+training against 10 s windows of the real tracks, restores the real average
+spread (``LoadedModel.gain``). At generation the noise is drawn from N(0, I) and
+scaled by ε: ε = 1 samples the learned distribution of motions, ε = 0 gives the
+single most likely (nearly still) motion, values between trade diversity for
+calm. The noise lives at a coarse rate (one vector every ``latent_stride``
+frames, linearly interpolated), so it carries the motion's plan, not per-frame
+jitter. The same ``rng`` state gives the same noise, hence the same track.
+
+**Long tracks** are generated in overlapping windows (``window`` frames, the
+trained length): every window after the first shares ``overlap`` frames with
+the previous one; it is given the first ``context`` of them as known leading
+poses (and the first as its mask), and over the rest the two windows cross-fade
+(cosine). The hand-over thus happens where the new window already moves on its
+own, not at the edge of what it was told, so a 60 s track has no seams. The first window starts from
+``start_pose``, and ``blend_in`` makes the first frame equal it exactly.
+
+**Emotion.** The network is conditioned on the emotion (distribution x
+intensity) and the role, and learned how much they scale the motion; each
+emotion's resting offset (sad heads hang low, surprised ones lift) is added on
+top from ``NoiseHeadMotion``'s table, like the speaker's beat nods on loud
+syllables. The training labels are synthetic: see ``warmchat/train/crhmg.py``
+and ``assets/models/crhmg.md``.
+
+Weights: ``assets/models/crhmg.pt`` (``python -m warmchat.train.crhmg``),
+loaded once per process. Without them ``CRHMGHeadMotion`` falls back to
+``NoiseHeadMotion`` and logs one warning that says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as TF
+from torch import nn
+
+from warmchat.emotion import EMOTIONS, EmotionState
+from warmchat.motion.common import blend_in
+from warmchat.motion.head import _EMOTION_HEAD, _ROLE_STD, HeadConfig, NoiseHeadMotion
+from warmchat.motion.tracks import FPS, HeadTrack
+from warmchat.paths import ASSETS_DIR
+from warmchat.speech import Speech, loudness_envelope
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_PATH = ASSETS_DIR / "models" / "crhmg.pt"
+ROLES: tuple[str, ...] = ("speaker", "listener")  # role index = position here
+
+# Geometry of the renderer's crop (warmchat.render.face.PortraitConfig defaults).
+CROP_PX = 512.0  # side of the crop
+FACE_W = 0.42 * CROP_PX  # face-oval width in the crop, pixels
+FACE_CENTER = (0.5 * CROP_PX, 0.48 * CROP_PX)  # face centre in the crop (x, y), pixels
+PIVOT_DIST = 0.5 * FACE_W  # the renderer turns the head about a point half a face width behind it
+REST_POSE = np.array([0, 0, 0, 0, 0, 1], np.float32)
+
+
+# ----------------------------------------------------------------------------- masks
+def pose_masks(poses: torch.Tensor, size: int = 32) -> torch.Tensor:
+    """(..., 6) poses in renderer units -> (..., 2, size, size) soft head and face masks in [0, 1].
+
+    See the module docstring for the drawing; works on any batch shape, so the
+    trainer draws targets for whole batches and the generator one first frame.
+    """
+    p = poses.float()
+    yaw, pitch, roll = (torch.deg2rad(p[..., i]) for i in range(3))
+    tx, ty, sc = p[..., 3], p[..., 4], p[..., 5]
+    cell = CROP_PX / size
+    coords = (torch.arange(size, dtype=torch.float32, device=p.device) + 0.5) * cell
+    gy, gx = torch.meshgrid(coords, coords, indexing="ij")  # (size, size) pixel centres
+
+    def ellipse(cx: torch.Tensor, cy: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        # Un-rotate the grid into the ellipse's frame (positive roll = clockwise with y down).
+        c, s = torch.cos(roll)[..., None, None], torch.sin(roll)[..., None, None]
+        dx, dy = gx - cx[..., None, None], gy - cy[..., None, None]
+        u, v = c * dx + s * dy, -s * dx + c * dy
+        a_, b_ = a[..., None, None], b[..., None, None]
+        r = torch.sqrt((u / a_) ** 2 + (v / b_) ** 2 + 1e-9)
+        dist = (r - 1.0) * torch.minimum(a_, b_)  # ~ signed distance to the edge, pixels
+        return torch.sigmoid(-dist / (0.5 * cell))
+
+    hx, hy = FACE_CENTER[0] + tx, FACE_CENTER[1] + ty
+    head = ellipse(hx, hy, 0.62 * FACE_W * sc, 0.78 * FACE_W * sc)
+    # The face's offset inside the head, turned by roll like everything else.
+    ox, oy = PIVOT_DIST * sc * torch.sin(yaw), PIVOT_DIST * sc * torch.sin(pitch)
+    fx = hx + torch.cos(roll) * ox - torch.sin(roll) * oy
+    fy = hy + torch.sin(roll) * ox + torch.cos(roll) * oy
+    face = ellipse(fx, fy, 0.5 * FACE_W * sc * torch.cos(yaw), 0.65 * FACE_W * sc * torch.cos(pitch))
+    return torch.stack([head, face], dim=-3)
+
+
+# ----------------------------------------------------------------------------- network
+@dataclass
+class CRHMGNetConfig:
+    """Architecture of the network; saved with the weights."""
+
+    n_frames: int = 80  # frames per window (3.2 s at 25 fps); the positional encoding's length
+    d_model: int = 64  # width of the Transformer
+    n_layers: int = 6  # Transformer encoder layers (the paper's 6)
+    n_heads: int = 4  # attention heads
+    d_ff: int = 128  # feed-forward width
+    dropout: float = 0.0  # in the Transformer, training only (0: augmentation and the KL term regularise enough, and dropout is a quarter of a CPU step)
+    noise_dim: int = 8  # size of one noise vector
+    latent_stride: int = 8  # frames per noise vector: the noise plans motion at ~3 Hz, not per frame
+    mask_size: int = 32  # side of the head-mask raster
+    n_emotions: int = len(EMOTIONS)  # emotion input: distribution x intensity
+
+
+class CRHMGNet(nn.Module):
+    """First-frame mask + known leading poses + role/emotion + noise -> per-frame pose and mask."""
+
+    def __init__(self, cfg: CRHMGNetConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        # 1. Mask encoder: conv 32 -> 64 -> 128, ReLU, global average pooling, linear.
+        self.mask_encoder = nn.Sequential(
+            nn.Conv2d(2, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 128, 3, stride=2, padding=1), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, d),
+        )  # fmt: skip
+        # 2. Conditions and noise, each projected to the model width and added per frame.
+        self.role_emb = nn.Embedding(len(ROLES), d)
+        self.emotion_proj = nn.Linear(cfg.n_emotions, d)
+        self.known_proj = nn.Linear(7, d)  # known pose (6, normalised, 0 where unknown) + known flag
+        self.noise_proj = nn.Linear(cfg.noise_dim, d)
+        self.pos = nn.Parameter(0.02 * torch.randn(1, cfg.n_frames, d))  # learned positional encoding
+        # 3. The Transformer over the window.
+        layer = nn.TransformerEncoderLayer(
+            d, cfg.n_heads, cfg.d_ff, cfg.dropout, activation="gelu", batch_first=True, norm_first=True
+        )
+        self.transformer = nn.TransformerEncoder(layer, cfg.n_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+        # 4. Decoders: the pose the renderer applies, and the mask (4 -> 8 -> 16 -> 32).
+        self.pose_head = nn.Linear(d, 6)
+        m0 = cfg.mask_size // 8
+        self.mask_head = nn.Sequential(
+            nn.Linear(d, 64 * m0 * m0), nn.ReLU(), nn.Unflatten(-1, (64, m0, m0)),
+            nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(32, 16, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(16, 2, 4, stride=2, padding=1),
+        )  # fmt: skip
+        # 5. Posterior q(noise | real window), training only; it sees no labels (see the training script).
+        self.post_in = nn.Conv1d(6, d, 5, padding=2)
+        self.post_down = nn.Conv1d(d, d, cfg.latent_stride, stride=cfg.latent_stride)
+        self.post_out = nn.Conv1d(d, 2 * cfg.noise_dim, 1)
+
+    @property
+    def n_latent(self) -> int:
+        """Noise vectors per window."""
+        return self.cfg.n_frames // self.cfg.latent_stride
+
+    def condition(self, role: torch.Tensor, emotion: torch.Tensor) -> torch.Tensor:
+        """(B,) role index, (B, 8) emotion -> (B, D)."""
+        return self.role_emb(role) + self.emotion_proj(emotion)
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, N, 6) normalised real poses (before role/emotion scaling) -> mean, log-variance (B, L, noise_dim)."""
+        h = TF.gelu(self.post_in(x.transpose(1, 2)))  # (B, D, N)
+        h = TF.gelu(self.post_down(h))  # (B, D, L)
+        mu, logvar = self.post_out(h).transpose(1, 2).chunk(2, dim=-1)
+        return mu, logvar.clamp(-8.0, 4.0)
+
+    def decode(
+        self,
+        mask0: torch.Tensor,
+        known: torch.Tensor,
+        known_flag: torch.Tensor,
+        cond: torch.Tensor,
+        noise: torch.Tensor,
+    ) -> torch.Tensor:
+        """Hidden states (B, N, D) from mask0 (B, 2, M, M), known (B, N, 6), flag (B, N), cond (B, D), noise (B, L, nz)."""
+        n = known.shape[1]
+        latent = self.mask_encoder(mask0)  # (B, D)
+        per_frame = TF.interpolate(noise.transpose(1, 2), size=n, mode="linear", align_corners=False)
+        h = (
+            latent[:, None, :]  # the first frame's latent, repeated N times
+            + self.noise_proj(per_frame.transpose(1, 2))  # + scaled Gaussian noise (B, N, D)
+            + cond[:, None, :]
+            + self.known_proj(torch.cat([known * known_flag[..., None], known_flag[..., None]], -1))
+            + self.pos[:, :n]
+        )
+        return self.norm(self.transformer(h))
+
+    def masks(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(..., D) hidden states -> (..., 2, M, M) mask logits."""
+        lead = hidden.shape[:-1]
+        out = self.mask_head(hidden.reshape(-1, hidden.shape[-1]))
+        return out.reshape(*lead, *out.shape[1:])
+
+
+# ----------------------------------------------------------------------------- labels
+def role_ratio(role: str) -> np.ndarray:
+    """(6,) how much this role moves relative to a speaker, per pose field (NoiseHeadMotion's table)."""
+    r = np.array(_ROLE_STD[role]) / np.array(_ROLE_STD["speaker"])
+    return np.r_[r, r.mean()].astype(np.float32)
+
+
+def emotion_gain_offset(emotion: EmotionState) -> tuple[float, np.ndarray]:
+    """Motion gain and resting pose offset (6,) of an emotion, from NoiseHeadMotion's table."""
+    w = emotion.dist
+    gain, pitch0, yaw0 = (sum(w[i] * _EMOTION_HEAD[e][j] for i, e in enumerate(EMOTIONS)) for j in range(3))
+    offset = np.zeros(6, np.float32)
+    offset[0], offset[1] = yaw0 * emotion.intensity, pitch0 * emotion.intensity
+    return float(1 + (gain - 1) * emotion.intensity), offset
+
+
+# ----------------------------------------------------------------------------- loading
+@dataclass
+class LoadedModel:
+    """The network in eval mode with what is needed to use it."""
+
+    net: CRHMGNet
+    pose_std: np.ndarray  # (6,) the network's units: normalised pose = (pose - rest) / pose_std
+    gain: np.ndarray  # (6,) variance calibration of prior samples (see the training script); 1 = none
+    meta: dict  # training metadata (data, time, measures)
+
+
+_CACHE: dict[str, LoadedModel | str] = {}  # path -> model, or the reason it failed to load
+_CACHE_LOCK = threading.Lock()
+
+
+def load_model(path: Path | str = WEIGHTS_PATH) -> LoadedModel:
+    """The network from a checkpoint, loaded once per process and path (thread-safe).
+
+    Raises ``RuntimeError`` with the reason when the file is missing or unusable;
+    the failure is cached too, so it is reported once.
+    """
+    key = str(Path(path).resolve())
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            try:
+                _CACHE[key] = _load(Path(key))
+            except (
+                OSError,
+                EOFError,
+                pickle.UnpicklingError,
+                RuntimeError,
+                KeyError,
+                TypeError,
+                ValueError,
+            ) as err:
+                # A missing, truncated, foreign or mismatched file: remember why, fall back.
+                _CACHE[key] = f"{type(err).__name__}: {err}"
+        got = _CACHE[key]
+    if isinstance(got, str):
+        raise RuntimeError(got)
+    return got
+
+
+def _load(path: Path) -> LoadedModel:
+    if not path.is_file():
+        raise FileNotFoundError(f"no CRHMG weights at {path} (train them: python -m warmchat.train.crhmg)")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    known = {f.name for f in fields(CRHMGNetConfig)}
+    cfg = CRHMGNetConfig(**{k: v for k, v in ckpt["config"].items() if k in known})
+    net = CRHMGNet(cfg)
+    net.load_state_dict(ckpt["state_dict"])
+    net.eval()
+    gain = np.asarray(ckpt.get("gain", np.ones(6)), np.float32)
+    return LoadedModel(net, np.asarray(ckpt["pose_std"], np.float32), gain, dict(ckpt.get("meta", {})))
+
+
+def save_model(path: Path, model: LoadedModel) -> None:
+    """Write a checkpoint that ``load_model`` reads with ``weights_only=True``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in model.net.state_dict().items()}
+    torch.save(
+        {
+            "state_dict": state,
+            "config": asdict(model.net.cfg),
+            "pose_std": [float(x) for x in model.pose_std],
+            "gain": [float(x) for x in model.gain],
+            "meta": model.meta,
+        },
+        path,
+    )
+
+
+# ----------------------------------------------------------------------------- generator
+@dataclass
+class CRHMGConfig:
+    """Settings of the CRHMG head-motion generator."""
+
+    weights: Path | None = None  # checkpoint; None = assets/models/crhmg.pt
+    epsilon: float = 1.0  # noise scale in [0, 1]: 1 = the learned diversity, 0 = one calm mean motion
+    window: int = 80  # frames generated per window (at most the trained length)
+    overlap: int = 32  # frames each window shares with the previous one
+    context: int = 16  # the first of those are given to the new window as known poses; the rest cross-fade
+    liveliness: float = 1.0  # overall motion scale (the app's slider), around the resting pose
+    translation_gain: float = (
+        0.5  # real tx/ty include torso sway, which a still portrait background cannot follow
+    )
+    max_angles_deg: tuple[float, float, float] = (
+        25.0,
+        18.0,
+        15.0,
+    )  # soft limits of yaw, pitch, roll (the warp folds beyond)
+    max_shift_px: float = 30.0  # soft limit of |tx| and |ty|, crop pixels
+    max_start: float = (
+        2.5  # the network starts from start_pose clamped to this many stds; blend_in does the rest
+    )
+    start_blend: int = 12  # frames over which the track eases out of start_pose
+    speech_pitch_deg: float = 2.5  # extra downward nod on loud syllables (speaker); a rule, not learned
+
+
+def _soft_limit(x: np.ndarray, limit: float) -> np.ndarray:
+    """Identity for small values, saturating smoothly at ±limit."""
+    return (limit * np.tanh(x / limit)).astype(np.float32)
+
+
+class CRHMGHeadMotion:
+    """Head motion from the CRHMG Transformer; ``NoiseHeadMotion`` when the weights are missing."""
+
+    def __init__(self, config: CRHMGConfig | None = None, model: LoadedModel | None = None) -> None:
+        """``model`` skips loading (the trainer measures a network before saving it)."""
+        self.cfg = cfg = config or CRHMGConfig()
+        self.fallback: NoiseHeadMotion | None = None
+        self.model: LoadedModel | None = model
+        if model is None:
+            path = cfg.weights or WEIGHTS_PATH
+            try:
+                self.model = load_model(path)
+            except RuntimeError as err:
+                _warn_fallback_once(str(path), str(err))
+                head_cfg = HeadConfig(liveliness=cfg.liveliness, speech_pitch_deg=cfg.speech_pitch_deg)
+                self.fallback = NoiseHeadMotion(head_cfg)
+                return
+        n_max = self.model.net.cfg.n_frames
+        if not (1 <= cfg.context < cfg.overlap <= cfg.window // 2 and cfg.window <= n_max):
+            raise ValueError(
+                f"need 1 <= context < overlap <= window/2 and window <= {n_max}; "
+                f"got context={cfg.context}, overlap={cfg.overlap}, window={cfg.window}"
+            )
+
+    # ------------------------------------------------------------------ public
+    def generate(
+        self,
+        role: str,
+        emotion: EmotionState,
+        n_frames: int,
+        rng: np.random.Generator,
+        start_pose: np.ndarray | None = None,
+        speech: Speech | None = None,
+    ) -> HeadTrack:
+        if role not in ROLES:
+            raise ValueError(f"role must be 'speaker' or 'listener', got {role!r}")
+        if self.fallback is not None:
+            return self.fallback.generate(role, emotion, n_frames, rng, start_pose, speech)
+        cfg = self.cfg
+        _, offset = emotion_gain_offset(emotion)
+        # 1. The learned motion around the rest pose (the emotion's resting offset comes later).
+        start = None if start_pose is None else np.asarray(start_pose, np.float32) - offset
+        motion = self.sample(role, emotion, n_frames, rng, start)  # (T, 6)
+        # 2. Liveliness and the translation gain scale it; then the resting offset.
+        dev = (motion - REST_POSE) * cfg.liveliness
+        dev[:, 3:5] *= cfg.translation_gain
+        pose = REST_POSE + dev + offset
+        # 3. Speakers dip the head a little on loud syllables (beat gestures), as NoiseHeadMotion does.
+        if role == "speaker" and speech is not None and n_frames > 0:
+            loud = loudness_envelope(speech.audio, speech.sample_rate, FPS, n_frames)
+            beat = np.convolve(loud, np.hanning(9) / np.hanning(9).sum(), "same")
+            pose[:, 1] += cfg.speech_pitch_deg * cfg.liveliness * (beat - beat.mean())
+        # 4. Soft limits keep the warp renderer in its comfortable range.
+        for i, lim in enumerate(cfg.max_angles_deg):
+            pose[:, i] = _soft_limit(pose[:, i], lim)
+        pose[:, 3:5] = _soft_limit(pose[:, 3:5], cfg.max_shift_px)
+        # 5. Continue exactly from the previous turn's last pose.
+        pose = blend_in(pose.astype(np.float32), start_pose, frames=cfg.start_blend)
+        return HeadTrack.from_array(pose)
+
+    def masks(self, track: HeadTrack) -> np.ndarray:
+        """(T, 2, M, M) float32 head and face masks that a head track implies."""
+        size = self.model.net.cfg.mask_size if self.model is not None else 32
+        with torch.inference_mode():
+            return pose_masks(torch.from_numpy(track.as_array()), size).numpy()
+
+    def sample(
+        self,
+        role: str,
+        emotion: EmotionState,
+        n_frames: int,
+        rng: np.random.Generator,
+        start: np.ndarray | None = None,
+        return_masks: bool = False,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """(T, 6) the network's motion in renderer units (rest pose + motion), windows joined.
+
+        ``start`` is the first pose (without the emotion's offset). With
+        ``return_masks`` the network's own decoded masks (T, 2, M, M) come too.
+        """
+        if self.model is None:
+            raise RuntimeError("no CRHMG network loaded")
+        net, std = self.model.net, self.model.pose_std
+        cfg, T, M = self.cfg, max(n_frames, 0), net.cfg.mask_size
+        win, ov, ctx = cfg.window, cfg.overlap, cfg.context
+        eps = float(np.clip(cfg.epsilon, 0.0, 1.0))
+        out = np.zeros((T, 6), np.float32)  # normalised poses
+        masks = np.zeros((T, 2, M, M), np.float32) if return_masks else None
+        # 1. The first known pose: the start pose, clamped into what the network has seen.
+        known = np.zeros((1, 6), np.float32)
+        if start is not None:
+            scale = std * self.model.gain  # the output's units
+            known[0] = np.clip(
+                (np.asarray(start, np.float32) - REST_POSE) / scale, -cfg.max_start, cfg.max_start
+            )
+        # The cross-fade: the previous window over the known frames, then a cosine hand-over.
+        fade = np.r_[np.zeros(ctx), 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, ov - ctx))]
+        fade = fade.astype(np.float32)[:, None]  # (ov, 1), 0 -> 1
+        n_noise = max(1, win // net.cfg.latent_stride)
+        pos, done = 0, 0
+        with torch.inference_mode():
+            cond = net.condition(
+                torch.tensor([ROLES.index(role)]),
+                torch.from_numpy(emotion.weighted().astype(np.float32))[None],
+            )
+            while done < T:
+                # 2. One window: known leading poses, the first frame's mask, ε-scaled noise.
+                kn = np.zeros((1, win, 6), np.float32)
+                kn[0, : len(known)] = known
+                flag = np.zeros((1, win), np.float32)
+                flag[0, : len(known)] = 1.0
+                mask0 = pose_masks(torch.from_numpy(known[:1] * std + REST_POSE), M)  # (1, 2, M, M)
+                noise = eps * rng.standard_normal((1, n_noise, net.cfg.noise_dim)).astype(np.float32)
+                h = net.decode(
+                    mask0, torch.from_numpy(kn), torch.from_numpy(flag), cond, torch.from_numpy(noise)
+                )
+                y = net.pose_head(h)[0].numpy()  # (win, 6) normalised
+                # 3. Join: the first window as is; later ones cross-faded over the overlap.
+                take = min(win, T - pos)
+                new_from = 0 if pos == 0 else min(ov, take)
+                if pos > 0:
+                    out[pos : pos + new_from] = (1 - fade[:new_from]) * out[pos : pos + new_from] + fade[
+                        :new_from
+                    ] * y[:new_from]
+                out[pos + new_from : pos + take] = y[new_from:take]
+                if masks is not None:
+                    masks[pos + new_from : pos + take] = torch.sigmoid(net.masks(h[0, new_from:take])).numpy()
+                done = pos + take
+                # 4. The next window starts `ov` frames before the end, given the first `ctx` of them.
+                pos = done - ov
+                known = out[pos : pos + ctx].copy()
+        poses = out * std * self.model.gain + REST_POSE
+        return (poses, masks) if masks is not None else poses
+
+
+_warned: set[str] = set()
+_warn_lock = threading.Lock()
+
+
+def _warn_fallback_once(path: str, reason: str) -> None:
+    with _warn_lock:
+        if path in _warned:
+            return
+        _warned.add(path)
+    log.warning("CRHMG head motion unavailable (%s); using the noise head-motion generator instead", reason)

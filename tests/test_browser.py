@@ -28,7 +28,11 @@ def test_a_visitor_uploads_a_portrait_sends_a_message_and_watches(app, tmp_path)
 
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: apt-get install chromium (see the README)")
-    shot = REPO_DIR / "docs" / "app_screenshot.png" if os.environ.get("WARMCHAT_SCREENSHOT") else tmp_path / "app.png"
+    shot = (
+        REPO_DIR / "docs" / "app_screenshot.png"
+        if os.environ.get("WARMCHAT_SCREENSHOT")
+        else tmp_path / "app.png"
+    )
     from PIL import Image
     from skimage import data
 
@@ -47,7 +51,10 @@ def test_a_visitor_uploads_a_portrait_sends_a_message_and_watches(app, tmp_path)
         # The turn's clip arrives and plays; the tree gains two nodes.
         video = page.locator("video").first
         video.wait_for(state="visible", timeout=120_000)
-        page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3; }", timeout=60_000)
+        page.wait_for_function(
+            "() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3; }",
+            timeout=60_000,
+        )
         page.get_by_text("Dialogue tree: 2 utterances").wait_for(timeout=30_000)
         assert page.get_by_text("I just got the job I wanted!").count() >= 1
         page.screenshot(path=str(shot), full_page=True)

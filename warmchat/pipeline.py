@@ -44,6 +44,7 @@ from warmchat.errors import TextInputError, UserInputError
 from warmchat.motion.common import blend_in
 from warmchat.motion.crhmg import CRHMGConfig, CRHMGHeadMotion
 from warmchat.motion.listener import LEED
+from warmchat.motion.audio2expr import LearnedSpeaker, LearnedSpeakerConfig
 from warmchat.motion.speaker import SpeakerConfig, VisemeSpeaker
 from warmchat.motion.tracks import FPS, AvatarState, n_frames
 from warmchat.render.face import FaceModel, PortraitConfig, load_portrait
@@ -74,6 +75,7 @@ class PipelineConfig:
     liveliness: float = 1.0  # scales head motion
     seed: int = 0  # base seed: a turn's randomness comes from (seed, turn number)
     max_user_audio_s: float = 30.0  # longest user recording accepted
+    speaker: str = "learned"  # lips from "learned" (audio2expr model) or "viseme" (hand-made, phoneme timings)
 
 
 @dataclass
@@ -183,6 +185,22 @@ def _lively(pose: np.ndarray, start: np.ndarray, liveliness: float) -> np.ndarra
     return blend_in(out.astype(np.float32), start, 12)
 
 
+SPEAKERS = ("learned", "viseme")
+
+
+def make_speaker(kind: str, emotion_strength: float):
+    """The speaker stage by name: the learned audio-to-expression model (default) or the hand-made one.
+
+    The learned speaker itself falls back to the hand-made one, with one logged
+    reason, when its weights cannot be loaded.
+    """
+    if kind == "learned":
+        return LearnedSpeaker(LearnedSpeakerConfig(emotion_strength=emotion_strength))
+    if kind == "viseme":
+        return VisemeSpeaker(SpeakerConfig(emotion_strength=emotion_strength))
+    raise ValueError(f"Unknown speaker {kind!r}: use one of {', '.join(SPEAKERS)}.")
+
+
 class WarmChatPipeline:
     """Runs conversation turns. Load once, share across conversations."""
 
@@ -195,7 +213,7 @@ class WarmChatPipeline:
         self.cfg = config or PipelineConfig()
         self._dialogue = dialogue
         self.tts = tts or EspeakTTS()
-        self.speaker = VisemeSpeaker(SpeakerConfig(emotion_strength=0.85 * self.cfg.expression_strength))
+        self.speaker = make_speaker(self.cfg.speaker, 0.85 * self.cfg.expression_strength)
         self.listener = LEED(strength=self.cfg.expression_strength)
         self.head = CRHMGHeadMotion(
             CRHMGConfig(liveliness=self.cfg.liveliness)

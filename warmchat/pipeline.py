@@ -41,10 +41,10 @@ from warmchat.dialogue.base import (
 from warmchat.dialogue.offline import opening_line
 from warmchat.emotion import EmotionState, get_text_classifier
 from warmchat.errors import TextInputError, UserInputError
+from warmchat.motion.audio2expr import LearnedSpeaker, LearnedSpeakerConfig
 from warmchat.motion.common import blend_in
 from warmchat.motion.crhmg import CRHMGConfig, CRHMGHeadMotion
 from warmchat.motion.listener import LEED
-from warmchat.motion.audio2expr import LearnedSpeaker, LearnedSpeakerConfig
 from warmchat.motion.speaker import SpeakerConfig, VisemeSpeaker
 from warmchat.motion.tracks import FPS, AvatarState, n_frames
 from warmchat.render.face import FaceModel, PortraitConfig, load_portrait
@@ -75,7 +75,9 @@ class PipelineConfig:
     liveliness: float = 1.0  # scales head motion
     seed: int = 0  # base seed: a turn's randomness comes from (seed, turn number)
     max_user_audio_s: float = 30.0  # longest user recording accepted
-    speaker: str = "learned"  # lips from "learned" (audio2expr model) or "viseme" (hand-made, phoneme timings)
+    speaker: str = (
+        "learned"  # lips from "learned" (audio2expr model) or "viseme" (hand-made, phoneme timings)
+    )
 
 
 @dataclass

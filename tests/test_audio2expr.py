@@ -175,3 +175,21 @@ def test_missing_or_broken_weights_fall_back_to_visemes_with_one_warning(tmp_pat
         assert not speaker.available
     # The channels used above exist, so the fallback's track is the same shape as the model's.
     assert expected.shape == (T, K) and CH["jawOpen"] == 0
+
+
+def test_the_pipeline_speaks_with_the_learned_model_unless_told_otherwise(tmp_path):
+    from warmchat.cli import main
+    from warmchat.paths import DEFAULT_AGENT_PORTRAIT
+    from warmchat.pipeline import PipelineConfig, WarmChatPipeline, make_speaker
+
+    assert isinstance(WarmChatPipeline().speaker, LearnedSpeaker)
+    assert WarmChatPipeline().speaker.available
+    assert isinstance(WarmChatPipeline(PipelineConfig(speaker="viseme")).speaker, VisemeSpeaker)
+    with pytest.raises(ValueError, match="learned, viseme"):
+        make_speaker("wav2lip", 1.0)
+    # The command line passes the choice through, and both write a clip.
+    for kind in ("learned", "viseme"):
+        out = tmp_path / f"{kind}.mp4"
+        args = ["say", "--portrait", str(DEFAULT_AGENT_PORTRAIT), "--text", "Bob met me.", "--out", str(out)]
+        assert main([*args, "--speaker", kind]) == 0
+        assert out.stat().st_size > 5_000

@@ -28,6 +28,18 @@ def _positive_int(x: str) -> int:
     return v
 
 
+def _add_speaker(parser: argparse.ArgumentParser) -> None:
+    from warmchat.motion.speaker import SPEAKERS
+
+    parser.add_argument(
+        "--speaker",
+        choices=SPEAKERS,
+        default=SPEAKERS[0],
+        help="what moves the lips: the learned audio-to-expression model (default) "
+        "or the hand-made viseme rules",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m warmchat", description="Warm Chat: emotion-aware talking heads, offline."
@@ -44,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--intensity", default="0.7", help="emotion intensity between 0 and 1 (default 0.7)")
     s.add_argument("--seed", type=int, default=0, help="random seed for blinks and head motion")
     s.add_argument("--out", required=True, help="output mp4 path")
+    _add_speaker(s)
 
     c = sub.add_parser("chat", help="run a conversation between two portraits, offline")
     c.add_argument("--agent", help="portrait of the agent (left)")
@@ -60,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--seed", type=int, default=0, help="random seed")
     c.add_argument("--out-dir", required=True, help="folder for turn clips, conversation.mp4 and itt.json")
+    _add_speaker(c)
 
     r = sub.add_parser(
         "replay", help="render a scripted conversation (lines 'A: ...' / 'B (happy): ...' or JSON)"
@@ -69,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--user", required=True, help="portrait of B, the user (right)")
     r.add_argument("--seed", type=int, default=0, help="random seed")
     r.add_argument("--out-dir", required=True, help="folder for clips, conversation.mp4 and itt.json")
+    _add_speaker(r)
 
     b = sub.add_parser("bench", help="measure speed and quality on fixed inputs")
     b.add_argument("--quick", action="store_true", help="a shorter run (under 3 minutes on 2 cores)")
@@ -111,7 +126,7 @@ def _say(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".mp4":
         raise UserInputError(f"--out {args.out!r} must end in .mp4.")
-    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed))
+    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed, speaker=args.speaker))
     t = time.perf_counter()
     pipe.say(args.portrait, out, text=args.text, audio=args.audio, emotion=emotion, seed=args.seed)
     print(f"wrote {out} in {time.perf_counter() - t:.1f} s")
@@ -128,7 +143,7 @@ def _chat(args) -> int:
     if args.message is not None:
         check_message(args.message, 10_000)  # fail fast, before loading anything
     out = Path(args.out_dir)
-    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed))
+    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed, speaker=args.speaker))
     if args.resume:
         conv = pipe.load_conversation(args.resume, work_dir=out)
         print(f"resumed {args.resume}: {len(conv.tree)} utterances, continuing in {out}")
@@ -159,7 +174,7 @@ def _replay(args) -> int:
 
     lines = parse_script(Path(args.script)) if Path(args.script).suffix else parse_script(args.script)
     out = Path(args.out_dir)
-    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed))
+    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed, speaker=args.speaker))
     conv = pipe.new_conversation(args.agent, args.user, work_dir=out)
     clips = pipe.replay(conv, lines, progress=lambda f, d: d.startswith("Rendered") and print(f"  {d}"))
     joined = pipe.join(conv, out / "conversation.mp4")

@@ -45,7 +45,7 @@ from warmchat.motion.audio2expr import LearnedSpeaker, LearnedSpeakerConfig
 from warmchat.motion.common import blend_in
 from warmchat.motion.crhmg import CRHMGConfig, CRHMGHeadMotion
 from warmchat.motion.listener import LEED
-from warmchat.motion.speaker import SpeakerConfig, VisemeSpeaker
+from warmchat.motion.speaker import SPEAKERS, SpeakerConfig, VisemeSpeaker
 from warmchat.motion.tracks import FPS, AvatarState, n_frames
 from warmchat.render.face import FaceModel, PortraitConfig, load_portrait
 from warmchat.render.video import Compositor, Mp4Writer, concat_mp4
@@ -185,9 +185,6 @@ def _lively(pose: np.ndarray, start: np.ndarray, liveliness: float) -> np.ndarra
     rest = np.array([0, 0, 0, 0, 0, 1], np.float32)
     out = rest + (pose - rest) * liveliness if liveliness != 1.0 else pose
     return blend_in(out.astype(np.float32), start, 12)
-
-
-SPEAKERS = ("learned", "viseme")
 
 
 def make_speaker(kind: str, emotion_strength: float):

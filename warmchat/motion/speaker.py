@@ -25,6 +25,10 @@ from warmchat.motion.presets import emotion_expression
 from warmchat.motion.tracks import CH, FPS, ExpressionTrack, K
 from warmchat.speech import Phoneme, Speech, loudness_envelope
 
+# The speaker stages the pipeline can use, by name (PipelineConfig.speaker, `--speaker`):
+# the learned audio-to-expression model (motion/audio2expr.py) first, as the default.
+SPEAKERS = ("learned", "viseme")
+
 
 class SpeakerMotion(Protocol):
     """Maps speech to the speaker's expression track."""

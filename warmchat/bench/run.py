@@ -11,7 +11,8 @@ Sections (each a dict of figures; a figure that cannot be measured is a dict
 3. identity: dlib face-descriptor distance portrait -> frames, and SSIM/PSNR of
    the background that must stay still;
 4. emotion: landmark cues of each emotion against neutral, FER-2013 agreement;
-5. motion: head-pose spread and smoothness, blinks, jitter, vs the real videos;
+5. motion: head-pose spread and smoothness, blinks, jitter, vs the real videos, re-traced;
+   head: the generated head tracks themselves, seams in a minute, seed diversity;
 6. text emotion: classifier accuracy on the labelled sentences.
 
 Inputs are fixed: the default portraits, fixed sentences, seed 0.
@@ -386,6 +387,57 @@ def bench_motion(pipe, work: Path, quick: bool) -> dict:
     return out
 
 
+# ----------------------------------------------------------------------------- 5b. head tracks
+def bench_head(pipe, quick: bool) -> dict:
+    """CRHMG head tracks as generated (no rendering): spread and smoothness vs the real videos'
+    cleaned tracks, seams in a 60 s track, and how far different seeds are apart."""
+    from warmchat.train.crhmg import extract_tracks, motion_numbers
+
+    head = pipe.head
+    out: dict = {"generator": "CRHMG" if getattr(head, "fallback", None) is None else "noise (fallback)"}
+    neutral = EmotionState.of("neutral", 0.5)
+    seeds = range(4 if quick else 12)
+    # 1. 10 s speaker tracks, as many seeds: the same measures as the real 10 s windows.
+    tracks = [head.generate("speaker", neutral, 250, np.random.default_rng(s)).as_array() for s in seeds]
+    nums = [motion_numbers(t) for t in tracks]
+    keys = [f"{f}_{m}" for f in ("yaw", "pitch", "roll") for m in ("std", "speed")]
+    out["speaker_10s_median"] = {k: float(np.median([n[k] for n in nums])) for k in keys}
+    # 2. The real videos' tracks (MediaPipe, cached under runs/crhmg/), cut into 10 s windows.
+    if SHARED_VIDEOS.is_dir() and any(SHARED_VIDEOS.glob("*.mp4")):
+        real, _ = extract_tracks(SHARED_VIDEOS)
+        wins = [
+            p[i : i + 250] for pieces in real.values() for p in pieces for i in range(0, len(p) - 249, 250)
+        ]
+        rn = [motion_numbers(w) for w in wins]
+        out["real_10s_windows"] = len(wins)
+        out["real_10s_range"] = {
+            k: [float(np.percentile([n[k] for n in rn], 10)), float(np.percentile([n[k] for n in rn], 90))]
+            for k in keys
+        }
+        out["real_10s_median"] = {k: float(np.median([n[k] for n in rn])) for k in keys}
+        out["within_real_range"] = all(
+            lo <= out["speaker_10s_median"][k] <= hi for k, (lo, hi) in out["real_10s_range"].items()
+        )
+    else:
+        out["real_10s_range"] = na(f"no videos in {SHARED_VIDEOS}")
+    # 3. A minute in one go: the largest frame-to-frame change against the track's normal (99.9th pct).
+    pose = head.generate("speaker", neutral, 1500, np.random.default_rng(0)).as_array()
+    d = np.abs(np.diff(pose[:, :3], axis=0))  # (1499, 3) degrees per frame
+    out["seam_60s_max_over_p999"] = float((d.max(0) / np.maximum(np.percentile(d, 99.9, axis=0), 1e-6)).max())
+    out["spread_60s_deg"] = [float(x) for x in pose[:, :3].std(0)]
+    # 4. Diversity: mean |difference| between seed pairs, against each track's own spread.
+    a = np.stack([t[:, :3] for t in tracks])  # (S, 250, 3)
+    pair = [np.abs(a[i] - a[j]).mean() for i in range(len(a)) for j in range(i + 1, len(a))]
+    out["seed_pair_mean_abs_diff_deg"] = float(np.mean(pair))
+    out["track_mean_spread_deg"] = float(a.std(1).mean())
+    # 5. The listener moves less than the speaker.
+    lis = [head.generate("listener", neutral, 250, np.random.default_rng(s)).as_array() for s in seeds]
+    out["listener_over_speaker_spread"] = float(
+        np.mean([t[:, :3].std(0).sum() for t in lis]) / np.mean([t[:, :3].std(0).sum() for t in tracks])
+    )
+    return out
+
+
 # ----------------------------------------------------------------------------- 6. text emotion
 def bench_text_emotion(quick: bool) -> dict:
     from warmchat.emotion import get_text_classifier
@@ -402,7 +454,7 @@ def bench_text_emotion(quick: bool) -> dict:
 
 
 # ----------------------------------------------------------------------------- runner
-SECTIONS = ("speed", "lipsync", "identity", "emotion", "motion", "text_emotion")
+SECTIONS = ("speed", "lipsync", "identity", "emotion", "motion", "head", "text_emotion")
 
 
 def run(quick: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) -> dict:
@@ -432,6 +484,7 @@ def run(quick: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) ->
                 "identity": lambda: bench_identity(pipe, work, quick),
                 "emotion": lambda: bench_emotion(pipe, work, quick),
                 "motion": lambda: bench_motion(pipe, work, quick),
+                "head": lambda: bench_head(pipe, quick),
                 "text_emotion": lambda: bench_text_emotion(quick),
             }[name]
             result[name] = fn()
@@ -502,6 +555,8 @@ def headline(result: dict) -> dict:
         "fer_agreement": ("emotion", "fer_mean_agreement"),
         "happy_corner_lift": ("emotion", "happy", "corner_lift_vs_neutral"),
         "text_emotion_accuracy": ("text_emotion", "embedding_accuracy"),
+        "head_within_real_range": ("head", "within_real_range"),
+        "head_seam_60s": ("head", "seam_60s_max_over_p999"),
     }
     for k, path in rows.items():
         h[k] = _get(result, *path)

@@ -327,7 +327,8 @@ def _find_face(rgb: np.ndarray, cfg: PortraitConfig) -> tuple[np.ndarray, int]:
     if not boxes:
         raise PortraitError(
             "No face found in the portrait: use a photo or painting with one clear, "
-            "front-facing face, well lit and not covered."
+            "front-facing face, well lit and not covered (if the face is small in the "
+            "picture, crop closer to it)."
         )
     x, y, w, h = boxes[0]
     cx, cy = x + w / 2, y + h / 2

@@ -4,11 +4,19 @@ A turn is two utterances: the user's (spoken by the user's avatar) and the
 agent's reply. Each is rendered with one avatar speaking and the other
 listening, so the roles switch once in the middle of a turn clip.
 
-    1. validate the message          6. tracks: speaker (speech -> expression),
-    2. ITT: the user's node             listener (LEED), heads for both
-    3. dialogue: reply + emotion     7. render both avatars, compose side by side
-    4. ITT: the agent's node         8. encode H.264 + AAC, one clip per turn
-    5. speech for both utterances    9. carry the last frame's state over
+    1. validate the message           5. ITT: the agent's node, as soon as the
+    2. the user's emotion and speech,    reply is written (``on_reply``)
+       ITT: the user's node           6. the agent's utterance: tracks, frames
+    3. in the background: dialogue       (the user's are done by then)
+       reply + emotion, its speech    7. the turn clip: segments joined,
+    4. at once, the user's utterance:    H.264 + AAC
+       tracks (speaker, LEED           8. carry the last frame's state over
+       listener, heads), frames,
+       ~1 s segments (``on_segment``)
+
+The user's utterance needs only its own speech, so its frames start while the
+reply is still being written: the first segment is out well before the turn
+ends, and a player can start on it (the app streams them).
 
 Models load once in ``WarmChatPipeline``; everything that belongs to one
 conversation (tree, portraits, states, files) lives in a ``Conversation``, so
@@ -17,10 +25,12 @@ one pipeline serves many sessions.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -47,8 +57,16 @@ from warmchat.motion.crhmg import CRHMGConfig, CRHMGHeadMotion
 from warmchat.motion.listener import LEED
 from warmchat.motion.speaker import SPEAKERS, SpeakerConfig, VisemeSpeaker
 from warmchat.motion.tracks import FPS, AvatarState, n_frames
+from warmchat.paths import DEFAULT_AGENT_PORTRAIT
 from warmchat.render.face import FaceModel, PortraitConfig, load_portrait
-from warmchat.render.video import Compositor, Mp4Writer, concat_mp4
+from warmchat.render.video import (
+    Compositor,
+    Mp4Writer,
+    Segment,
+    SegmentConfig,
+    SegmentedClipWriter,
+    concat_mp4,
+)
 from warmchat.render.warp import WarpConfig, WarpRenderer
 from warmchat.script import ScriptLine
 from warmchat.speech import EspeakTTS, Speech, load_audio, pad_to_frames, save_wav
@@ -57,6 +75,8 @@ from warmchat.tree import ITT, Node, TraversalConfig
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+OnSegment = Callable[[Segment], None]  # called with each segment of a clip as soon as it is written
+OnReply = Callable[["Node"], None]  # called with the agent's node as soon as the reply is written
 CONVERSATION_FILE = "conversation.json"
 
 
@@ -75,6 +95,7 @@ class PipelineConfig:
     liveliness: float = 1.0  # scales head motion
     seed: int = 0  # base seed: a turn's randomness comes from (seed, turn number)
     max_user_audio_s: float = 30.0  # longest user recording accepted
+    segments: SegmentConfig = field(default_factory=SegmentConfig)  # how clips are cut while rendered
     speaker: str = (
         "learned"  # lips from "learned" (audio2expr model) or "viseme" (hand-made, phoneme timings)
     )
@@ -104,6 +125,8 @@ class Conversation:
     seed: int = 0  # a clip's randomness comes from (seed, clip number): reproducible
     liveliness: float = 1.0  # scales head motion (0 = still, 2 = very lively)
     expression_strength: float = 1.0  # scales the emotion shown on both faces
+    # The face each side's portrait file was last written from, so it is not rewritten every turn.
+    saved_faces: dict[str, FaceModel] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def notices(self) -> list[str]:
@@ -151,8 +174,9 @@ class TurnResult:
     user_node: Node
     agent_node: Node
     notices: list[str]  # things to tell the user (LLM fallback, text cut, ...)
-    timings: dict[str, float]  # seconds per stage
+    timings: dict[str, float]  # seconds per stage; first_frame / first_segment count from the start
     duration_s: float  # length of the clip
+    segments: list[Segment] = field(default_factory=list)  # the pieces handed to on_segment, in order
 
 
 def check_message(text: str | None, max_chars: int) -> tuple[str, str | None]:
@@ -200,6 +224,114 @@ def make_speaker(kind: str, emotion_strength: float):
     raise ValueError(f"Unknown speaker {kind!r}: use one of {', '.join(SPEAKERS)}.")
 
 
+class _Background:
+    """A call on a thread of its own; ``result()`` waits for it and raises what it raised."""
+
+    def __init__(self, fn, *args) -> None:
+        self._value = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as e:  # handed to the caller's thread by result()
+            self._error = e
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _ClipRender:
+    """One clip being rendered: utterances go in one after another, segments come out.
+
+    Frames are composed side by side (agent left) and go to a
+    ``SegmentedClipWriter``; each finished segment goes to ``on_segment``, and
+    closing joins them into the clip. With no ``on_segment`` the cut is only at
+    utterance ends (nobody plays the pieces early) and the pieces are deleted.
+    """
+
+    def __init__(self, pipe: WarmChatPipeline, conv: Conversation, clip: Path, started: float,
+                 times: dict[str, float], step: Progress, on_segment: OnSegment | None) -> None:  # fmt: skip
+        self.pipe, self.conv, self.started, self.times, self.step = pipe, conv, started, times, step
+        self.on_segment = on_segment
+        self.segments: list[Segment] = []
+        self.frames = 0
+        self.t_motion = 0.0
+        self.t_open = time.perf_counter()
+        s = pipe.cfg.portrait.size
+        cfg = pipe.cfg.segments
+        if on_segment is None:  # one piece per utterance: no extra encoder starts
+            cfg = SegmentConfig(1 << 30, cfg.crf, cfg.preset, cfg.audio_bitrate)
+        seg_dir = conv.work_dir / "segments" / clip.stem if on_segment is not None else None
+        if seg_dir is not None:
+            shutil.rmtree(seg_dir, ignore_errors=True)  # left by an earlier run of the same clip number
+        self.comp = Compositor(s, (conv.agent.name, conv.user.name))
+        self.writer = SegmentedClipWriter(
+            clip, 2 * s, s, pipe.tts.sample_rate, cfg, seg_dir, on_segment=self._segment
+        )
+
+    def _segment(self, seg: Segment) -> None:
+        if not self.segments:
+            self.times["first_segment"] = time.perf_counter() - self.started
+        self.segments.append(seg)
+        if self.on_segment is not None:
+            self.on_segment(seg)
+
+    def utterance(self, speaker: Avatar, listener: Avatar, speech: Speech, node: Node,
+                  rng: np.random.Generator, span: tuple[float, float],
+                  poll: Callable[[], None] | None = None) -> None:  # fmt: skip
+        """Render one utterance (its motion is planned now, from the state the last one left).
+
+        ``span`` is the part of the progress bar it fills; ``poll`` runs after every frame.
+        """
+        pipe, conv = self.pipe, self.conv
+        tm = time.perf_counter()
+        T, gen = pipe.utterance_frames(
+            speaker, listener, speech, node, conv.tree, rng,
+            strength=conv.expression_strength, liveliness=conv.liveliness,
+        )  # fmt: skip
+        self.t_motion += time.perf_counter() - tm
+        self.writer.add_audio(pad_to_frames(speech.audio, speech.sample_rate, T))
+        agent_speaks = speaker is conv.agent
+        lo, hi = span
+        for i, (sp, li) in enumerate(gen, 1):
+            left, right = (sp, li) if agent_speaks else (li, sp)
+            self.writer.write(self.comp.compose(left, right, 0 if agent_speaks else 1))
+            if self.frames == 0:  # from the start of the turn to the first frame out
+                self.times["first_frame"] = time.perf_counter() - self.started
+            self.frames += 1
+            if poll is not None:
+                poll()
+            if i % FPS == 0 or i == T:
+                self.step(
+                    lo + (hi - lo) * i / T,
+                    f"{speaker.name} speaking: {i / FPS:.1f} of {T / FPS:.1f} s rendered",
+                )
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / FPS
+
+    def __enter__(self) -> _ClipRender:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.writer.__exit__(exc_type, exc, tb)
+        self.times["motion"] = self.t_motion
+        self.times["render_encode"] = time.perf_counter() - self.t_open - self.t_motion
+
+
 class WarmChatPipeline:
     """Runs conversation turns. Load once, share across conversations."""
 
@@ -231,10 +363,18 @@ class WarmChatPipeline:
         return self._dialogue
 
     def preload(self) -> None:
-        """Load every model now (the text classifier, the dialogue engine, eSpeak, MediaPipe)."""
+        """Load every model now (the text classifier, the dialogue engine, eSpeak, MediaPipe,
+        the motion models), so that a visitor's first turn starts as fast as later ones."""
         self.classifier.classify("hello")
         _ = self.dialogue
-        self.tts.synthesize("Hi.")
+        speech = self.tts.synthesize("Hi.")
+        # MediaPipe and the motion models pay about a second on first use; a
+        # few frames of one avatar pay it here.
+        av = self.make_avatar(DEFAULT_AGENT_PORTRAIT, "warm-up", self.cfg.agent_voice, DEFAULT_PERSONA)
+        _, frames = self.utterance_frames(
+            av, None, speech, None, None, np.random.default_rng(0), EmotionState.of("neutral", 0.0)
+        )
+        list(itertools.islice(frames, 3))
 
     # ------------------------------------------------------------------ set-up
     def make_avatar(self, portrait, name: str, voice: str, persona: Persona) -> Avatar:
@@ -272,7 +412,10 @@ class WarmChatPipeline:
         """
         wd = conv.work_dir
         for side, av in (("agent", conv.agent), ("user", conv.user)):
-            Image.fromarray(av.face.image).save(wd / f"{side}.png")
+            # Written once per portrait, not every turn: a PNG takes ~0.1 s.
+            if conv.saved_faces.get(side) is not av.face or not (wd / f"{side}.png").is_file():
+                Image.fromarray(av.face.image).save(wd / f"{side}.png")
+                conv.saved_faces[side] = av.face
         meta = {
             "format": "warmchat.conversation",
             "version": 1,
@@ -335,11 +478,17 @@ class WarmChatPipeline:
         agent_emotion: EmotionState | None = None,
         progress: Progress | None = None,
         parent: str | None = None,
+        on_reply: OnReply | None = None,
+        on_segment: OnSegment | None = None,
     ) -> TurnResult:
         """Run one turn: the user's avatar says ``message`` (or ``user_audio``), the agent replies.
 
         ``parent`` is the node to continue from (default: the current node); a
         parent that already has children starts a new branch (an edit).
+        ``on_reply(agent_node)`` is called as soon as the reply is written, and
+        ``on_segment(segment)`` with each ~1 s piece of the clip as soon as it is
+        encoded (its file stays in ``work_dir/segments/`` for the caller to
+        delete); both on the thread that runs the turn, before it returns.
         """
         cfg, tree = self.cfg, conv.tree
         step = progress or (lambda f, d: None)
@@ -371,7 +520,9 @@ class WarmChatPipeline:
             user_speech = self.tts.synthesize(text, user_emotion, voice=conv.user.voice)
         user_node = tree.add_child(parent, "user", conv.user.name, text, user_emotion, audio_path=audio_name)
         times["emotion_user_tts"] = time.perf_counter() - t0
-        return self._answer(conv, user_node, user_speech, agent_emotion, step, times, notices, t0)
+        return self._answer(
+            conv, user_node, user_speech, agent_emotion, step, times, notices, t0, on_reply, on_segment
+        )
 
     def regenerate(
         self,
@@ -379,8 +530,13 @@ class WarmChatPipeline:
         agent_node: str | None = None,
         agent_emotion: EmotionState | None = None,
         progress: Progress | None = None,
+        on_reply: OnReply | None = None,
+        on_segment: OnSegment | None = None,
     ) -> TurnResult:
-        """A new reply to the same user message: a sibling of ``agent_node`` (default: the current one)."""
+        """A new reply to the same user message: a sibling of ``agent_node`` (default: the current one).
+
+        ``on_reply`` and ``on_segment`` as in ``run_turn``.
+        """
         tree = conv.tree
         node = tree.node(agent_node or tree.current)
         if node.role != "agent":
@@ -394,16 +550,24 @@ class WarmChatPipeline:
         else:
             speech = self.tts.synthesize(user_node.text, user_node.emotion, voice=conv.user.voice)
         step = progress or (lambda f, d: None)
-        return self._answer(conv, user_node, speech, agent_emotion, step, {}, [], t0)
+        return self._answer(conv, user_node, speech, agent_emotion, step, {}, [], t0, on_reply, on_segment)
 
     def edit(
-        self, conv: Conversation, user_node: str, message: str, progress: Progress | None = None
+        self,
+        conv: Conversation,
+        user_node: str,
+        message: str,
+        progress: Progress | None = None,
+        on_reply: OnReply | None = None,
+        on_segment: OnSegment | None = None,
     ) -> TurnResult:
         """Say something else instead of an earlier user message: a sibling branch, nothing overwritten."""
         node = conv.tree.node(user_node)
         if node.role != "user":
             raise UserInputError("Only a user message can be edited: pick one of your nodes.")
-        return self.run_turn(conv, message, progress=progress, parent=node.parent)
+        return self.run_turn(
+            conv, message, progress=progress, parent=node.parent, on_reply=on_reply, on_segment=on_segment
+        )
 
     def switch(self, conv: Conversation, node_id: str) -> Node:
         """Make the branch through ``node_id`` current (its latest leaf); the faces continue from there."""
@@ -413,17 +577,27 @@ class WarmChatPipeline:
         return leaf
 
     def _answer(
-        self, conv, user_node: Node, user_speech: Speech, agent_emotion, step, times, notices, t0
+        self,
+        conv: Conversation,
+        user_node: Node,
+        user_speech: Speech,
+        agent_emotion: EmotionState | None,
+        step: Progress,
+        times: dict[str, float],
+        notices: list[str],
+        t0: float,
+        on_reply: OnReply | None = None,
+        on_segment: OnSegment | None = None,
     ) -> TurnResult:
-        """Steps 3-9 of a turn: reply, speech, tracks, frames, clip, for ``user_node``."""
+        """Steps 3-8 of a turn for ``user_node``: reply and speech, frames, segments, clip."""
         cfg, tree = self.cfg, conv.tree
         seed = [conv.seed, conv.turn]
         conv.restore_states(user_node.parent)  # the faces continue from where this branch left them
 
-        # 3. The agent's reply, coloured by the mood of the path so far. The
-        #    dialogue engine never raises: a failing LLM falls back with a notice.
-        step(0.12, "Writing the reply")
-        t = time.perf_counter()
+        # 3. The agent's reply, coloured by the mood of the path so far, then its
+        #    speech, on a thread of their own: an LLM may take seconds, and the
+        #    user's avatar need not wait for it. The dialogue engine never raises:
+        #    a failing LLM falls back with a notice.
         history = [
             Utterance(n.role, n.text, n.emotion)
             for n in tree.path_from_root(user_node.id)
@@ -431,38 +605,58 @@ class WarmChatPipeline:
         ]
         mood = tree.cumulative_emotion(user_node.id, cfg.traversal, for_role="agent")
         reply_seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
-        reply = self.dialogue.reply(history, conv.agent.persona, mood, seed=reply_seed)
-        if reply.notice:
-            notices.append(reply.notice)
-        emotion = agent_emotion or reply.emotion
-        times["dialogue"] = time.perf_counter() - t
+        writing = _Background(self._reply_and_speech, conv, history, mood, reply_seed, agent_emotion, times)
+        made: list[tuple[Node, Speech]] = []  # the agent's node and speech, once step 5 has run
 
-        # 4. The agent's node, 5. its speech.
-        agent_node = tree.add_child(
-            user_node.id, "agent", conv.agent.name, reply.text, emotion, backend=reply.backend
-        )
-        step(0.2, "Speaking")
-        t = time.perf_counter()
-        agent_speech = self.tts.synthesize(reply.text, emotion, voice=conv.agent.voice)
-        times["tts_agent"] = time.perf_counter() - t
+        def add_agent_node() -> None:
+            # 5. The agent's node, added on the rendering thread (between frames),
+            #    so the tree is only ever changed from one thread.
+            if made or not writing.done():
+                return
+            reply, emotion, speech = writing.result()
+            if reply.notice:
+                notices.append(reply.notice)
+            node = tree.add_child(
+                user_node.id, "agent", conv.agent.name, reply.text, emotion, backend=reply.backend
+            )
+            made.append((node, speech))
+            times["reply_ready"] = time.perf_counter() - t0
+            if on_reply is not None:
+                on_reply(node)
 
-        # 6-8. Tracks, frames and the clip: the user speaks, then the agent.
         clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
         rng = np.random.default_rng(seed)
-        utterances = [
-            (conv.user, conv.agent, user_speech, user_node),
-            (conv.agent, conv.user, agent_speech, agent_node),
-        ]
-        dur = self._write_clip(conv, utterances, clip, rng, times, step, t0)
+        with _ClipRender(self, conv, clip, t0, times, step, on_segment) as video:
+            # 4. The user's utterance, at once: it needs only its own speech.
+            video.utterance(conv.user, conv.agent, user_speech, user_node, rng, (0.1, 0.5), add_agent_node)
+            # 5-6. The reply (waited for, if it is not written yet), then the agent's utterance.
+            if not made:
+                step(0.5, "Writing the reply")
+                writing.wait()
+                add_agent_node()
+            agent_node, agent_speech = made[0]
+            video.utterance(conv.agent, conv.user, agent_speech, agent_node, rng, (0.5, 0.95))
+        # 7. (closing the render joined the segments into the clip)
 
-        # 9. Record the clip and the faces' end state in the tree, and save it all.
+        # 8. Record the clip and the faces' end state in the tree, and save it all.
         agent_node.clip_path = clip.name
         conv.record_states(agent_node)
         conv.turn += 1
         self.save_conversation(conv)
         times["total"] = time.perf_counter() - t0
         step(1.0, "Done")
-        return TurnResult(clip, user_node, agent_node, notices, times, dur)
+        return TurnResult(clip, user_node, agent_node, notices, times, video.duration_s, video.segments)
+
+    def _reply_and_speech(self, conv: Conversation, history, mood, reply_seed: int, agent_emotion, times):
+        """Step 3 (runs on its own thread): the reply, its emotion and its speech."""
+        t = time.perf_counter()
+        reply = self.dialogue.reply(history, conv.agent.persona, mood, seed=reply_seed)
+        emotion = agent_emotion or reply.emotion
+        times["dialogue"] = time.perf_counter() - t
+        t = time.perf_counter()
+        speech = self.tts.synthesize(reply.text, emotion, voice=conv.agent.voice)
+        times["tts_agent"] = time.perf_counter() - t
+        return reply, emotion, speech
 
     def next_user_message(self, conv: Conversation) -> tuple[str, EmotionState, str | None]:
         """The user side's next line in agent <-> agent mode, from the second persona."""
@@ -534,42 +728,26 @@ class WarmChatPipeline:
 
         return T, frames()
 
-    def _write_clip(self, conv, utterances, clip: Path, rng, times, step, started: float) -> float:
-        """Render utterances into one side-by-side mp4 with their speech; returns its length.
+    def _write_clip(
+        self,
+        conv: Conversation,
+        utterances,
+        clip: Path,
+        rng: np.random.Generator,
+        times: dict[str, float],
+        step: Progress,
+        started: float,
+        on_segment: OnSegment | None = None,
+    ) -> float:
+        """Render (speaker, listener, speech, node) utterances into one side-by-side clip; returns its length.
 
-        ``started`` is when the turn began (perf_counter), for the time to the first frame.
+        ``started`` is when the work began (perf_counter), for the time to the first frame.
         """
-        t = time.perf_counter()
-        comp = Compositor(self.cfg.portrait.size, (conv.agent.name, conv.user.name))
-        # The audio track is known up front; each utterance's motion is planned
-        # only when the previous one has been rendered, so it starts from the
-        # state that utterance left behind.
-        lengths = [self.utterance_length(speech) for _, _, speech, _ in utterances]
-        audio = [pad_to_frames(sp.audio, sp.sample_rate, T) for (_, _, sp, _), T in zip(utterances, lengths)]
-        wav = save_wav(clip.with_suffix(".wav"), np.concatenate(audio), self.tts.sample_rate)
-        total, done, t_motion = sum(lengths), 0, 0.0
-        s = self.cfg.portrait.size
-        with Mp4Writer(clip, 2 * s, s, wav) as w:
-            for speaker, listener, speech, node in utterances:
-                tm = time.perf_counter()
-                _, gen = self.utterance_frames(
-                    speaker, listener, speech, node, conv.tree, rng,
-                    strength=conv.expression_strength, liveliness=conv.liveliness,
-                )  # fmt: skip
-                t_motion += time.perf_counter() - tm
-                agent_speaks = speaker is conv.agent
-                for sp, li in gen:
-                    left, right = (sp, li) if agent_speaks else (li, sp)
-                    w.write(comp.compose(left, right, 0 if agent_speaks else 1))
-                    if done == 0:  # from the start of the turn to the first frame out
-                        times["first_frame"] = time.perf_counter() - started
-                    done += 1
-                    if done % 25 == 0:
-                        step(0.25 + 0.7 * done / total, f"Rendering frame {done}/{total}")
-        times["motion"] = t_motion
-        times["render_encode"] = time.perf_counter() - t - t_motion
-        wav.unlink(missing_ok=True)
-        return total / FPS
+        with _ClipRender(self, conv, clip, started, times, step, on_segment) as video:
+            share = 0.9 / len(utterances)
+            for i, (speaker, listener, speech, node) in enumerate(utterances):
+                video.utterance(speaker, listener, speech, node, rng, (i * share, (i + 1) * share))
+        return video.duration_s
 
     # ------------------------------------------------------------------ say
     def say(
@@ -604,13 +782,19 @@ class WarmChatPipeline:
         return out
 
     def replay(
-        self, conv: Conversation, lines: list[ScriptLine], progress: Progress | None = None
+        self,
+        conv: Conversation,
+        lines: list[ScriptLine],
+        progress: Progress | None = None,
+        on_segment: OnSegment | None = None,
+        on_reply: OnReply | None = None,
     ) -> list[Path]:
         """Render a scripted conversation: each line spoken by its avatar while the other listens.
 
         Lines are added to the tree after the current node (A as the agent, B as
         the user) with their given emotion, or the one read from the text; every
-        two lines make one clip.
+        two lines make one clip. ``on_segment`` as in ``run_turn``, for all clips in
+        turn; ``on_reply(node)`` as soon as a clip's lines are in the tree, before it renders.
         """
         step = progress or (lambda f, d: None)
         # 1. Speech for every line first, so a line that cannot be spoken fails before anything changes.
@@ -632,10 +816,16 @@ class WarmChatPipeline:
                 node = conv.tree.add_child(conv.tree.current, role, av.name, ln.text, emo, scripted=True)
                 other = conv.user if av is conv.agent else conv.agent
                 utterances.append((av, other, speech, node))
+            if on_reply is not None:
+                on_reply(node)
             clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
-            self._write_clip(
-                conv, utterances, clip, np.random.default_rng([conv.seed, conv.turn]), {}, step, t0
-            )
+            lo, hi = k / len(plan), min(1.0, (k + 2) / len(plan))
+
+            def sub(f: float, d: str, lo=lo, hi=hi) -> None:  # this clip's share of the bar
+                step(lo + (hi - lo) * f, d)
+
+            rng = np.random.default_rng([conv.seed, conv.turn])
+            self._write_clip(conv, utterances, clip, rng, {}, sub, t0, on_segment)
             node.clip_path = clip.name
             conv.record_states(node)
             conv.turn += 1

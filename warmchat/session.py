@@ -3,7 +3,10 @@
 Kept free of Gradio so it can be tested directly; ``app.py`` only wires these
 functions to components and turns ``UserInputError`` into a UI message. Every
 action validates its input before the conversation changes, so a bad input
-loses nothing.
+loses nothing. The actions that render (``send``, ``regenerate``,
+``agents_talk``, ``replay``) also come as ``*_live`` generators of
+``warmchat.live.Event``: the chat as soon as a reply is written, each ~1 s video
+segment as it is encoded, and the same result as the plain action at the end.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import logging
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from warmchat.emotion import EmotionState, check_emotion_name, check_intensity
 from warmchat.errors import UserInputError
+from warmchat.live import Event, Hooks, live
 from warmchat.pipeline import Conversation, WarmChatPipeline
 from warmchat.script import parse_script
 
@@ -133,8 +138,12 @@ def _override(emotion_choice: str | None, intensity: float) -> EmotionState | No
 
 
 def send(pipe, session: ChatSession, message, agent_img, user_img, emotion_choice=AUTO, intensity=0.7,
-         user_audio=None, settings: Settings | None = None, continue_from: str | None = None, progress=None):  # fmt: skip
-    """Run one turn for this session; returns the turn and the whole conversation's clip."""
+         user_audio=None, settings: Settings | None = None, continue_from: str | None = None, progress=None,
+         on_reply=None, on_segment=None):  # fmt: skip
+    """Run one turn for this session; returns the turn and the whole conversation's clip.
+
+    ``on_reply`` and ``on_segment`` go to ``WarmChatPipeline.run_turn``.
+    """
     override = _override(emotion_choice, intensity)
     if not (message or "").strip() and not user_audio:
         raise UserInputError("The message is empty: type something (or record audio) for your avatar to say.")
@@ -144,9 +153,11 @@ def send(pipe, session: ChatSession, message, agent_img, user_img, emotion_choic
         node = conv.tree.node(continue_from)
         parent = node.parent if node.role == "user" else node.id  # after a message: edit it
     result = pipe.run_turn(
-        conv, message, user_audio=user_audio, agent_emotion=override, progress=progress, parent=parent
-    )
+        conv, message, user_audio=user_audio, agent_emotion=override, progress=progress, parent=parent,
+        on_reply=on_reply, on_segment=on_segment,
+    )  # fmt: skip
     session.notices = conv.notices + result.notices
+    _step(progress, 1.0, "Joining the whole conversation")
     return result, pipe.join(conv)
 
 
@@ -157,6 +168,8 @@ def regenerate(
     intensity=0.7,
     settings: Settings | None = None,
     progress=None,
+    on_reply=None,
+    on_segment=None,
 ):
     """Another reply to the last message, as a sibling branch."""
     if session.conv is None or not len(session.conv.tree):
@@ -169,9 +182,11 @@ def regenerate(
     if node.role != "agent":
         raise UserInputError("Pick a reply to regenerate (the current node is not one).")
     result = pipe.regenerate(
-        conv, node.id, agent_emotion=_override(emotion_choice, intensity), progress=progress
-    )
+        conv, node.id, agent_emotion=_override(emotion_choice, intensity), progress=progress,
+        on_reply=on_reply, on_segment=on_segment,
+    )  # fmt: skip
     session.notices = conv.notices + result.notices
+    _step(progress, 1.0, "Joining the whole conversation")
     return result, pipe.join(conv)
 
 
@@ -200,6 +215,8 @@ def agents_talk(
     turns: int,
     settings: Settings | None = None,
     progress=None,
+    on_reply=None,
+    on_segment=None,
 ):
     """Two avatars talk for ``turns`` turns; the right one (the second persona) opens, or says ``opening``."""
     turns = int(turns)
@@ -216,9 +233,10 @@ def agents_talk(
         sub = (
             (lambda f, d, i=i: progress((i + f) / turns, f"Turn {i + 1}/{turns}: {d}")) if progress else None
         )
-        results.append(pipe.run_turn(conv, message, progress=sub))
+        results.append(pipe.run_turn(conv, message, progress=sub, on_reply=on_reply, on_segment=on_segment))
         message = None
     session.notices = conv.notices + [n for r in results for n in r.notices]
+    _step(progress, 1.0, "Joining the whole conversation")
     return results, pipe.join(conv)
 
 
@@ -230,13 +248,54 @@ def replay(
     script_text: str,
     settings: Settings | None = None,
     progress=None,
+    on_reply=None,
+    on_segment=None,
 ):
     """Render a script (see ``warmchat.script``) after the current node."""
     lines = parse_script(script_text or "")
     conv = ensure_conversation(pipe, session, agent_img, user_img, settings or Settings())
-    clips = pipe.replay(conv, lines, progress=progress)
+    clips = pipe.replay(conv, lines, progress=progress, on_segment=on_segment, on_reply=on_reply)
     session.notices = conv.notices
+    _step(progress, 1.0, "Joining the whole conversation")
     return clips, pipe.join(conv)
+
+
+# ---------------------------------------------------------------------- live variants
+def _step(progress, fraction: float, desc: str) -> None:
+    if progress is not None:
+        progress(fraction, desc)
+
+
+def _live(action, session: ChatSession, args, kwargs) -> Iterator[Event]:
+    """``action`` as events; a reply event carries the chat so far (``session.messages()``)."""
+
+    def run(h: Hooks):
+        hooks = dict(
+            progress=h.progress, on_reply=lambda _node: h.reply(session.messages()), on_segment=h.segment
+        )
+        return action(*args, **{**kwargs, **hooks})
+
+    return live(run)
+
+
+def send_live(pipe, session: ChatSession, *args, **kwargs) -> Iterator[Event]:
+    """``send`` as events (see ``warmchat.live``); ``done`` carries ``(result, whole clip)``."""
+    return _live(send, session, (pipe, session, *args), kwargs)
+
+
+def regenerate_live(pipe, session: ChatSession, *args, **kwargs) -> Iterator[Event]:
+    """``regenerate`` as events; ``done`` carries ``(result, whole clip)``."""
+    return _live(regenerate, session, (pipe, session, *args), kwargs)
+
+
+def agents_talk_live(pipe, session: ChatSession, *args, **kwargs) -> Iterator[Event]:
+    """``agents_talk`` as events, one stream for all its turns; ``done`` carries ``(results, whole clip)``."""
+    return _live(agents_talk, session, (pipe, session, *args), kwargs)
+
+
+def replay_live(pipe, session: ChatSession, *args, **kwargs) -> Iterator[Event]:
+    """``replay`` as events; ``done`` carries ``(clips, whole clip)``."""
+    return _live(replay, session, (pipe, session, *args), kwargs)
 
 
 def export(session: ChatSession) -> Path:

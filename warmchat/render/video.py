@@ -2,19 +2,24 @@
 
 Encoding goes through the static ffmpeg binary inside the ``imageio-ffmpeg``
 wheel (no system ffmpeg), fed raw RGB frames on stdin so frames can be written
-as they are rendered.
+as they are rendered. ``SegmentedClipWriter`` also cuts the clip into short
+segments, each playable on its own, so a player can start before the clip ends.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from warmchat.motion.tracks import FPS
+from warmchat.speech.audio import save_wav
 
 
 def ffmpeg_exe() -> str:
@@ -69,6 +74,206 @@ class Mp4Writer:
             self.proc.kill()
             self.proc.wait()
             self.path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One short piece of a clip, written while the rest is still being rendered."""
+
+    path: Path  # H.264 + FLAC mp4 of just these frames and their slice of the audio
+    index: int  # 0, 1, 2, ... in playing order
+    first_frame: int  # where it starts in the whole clip, in frames
+    frames: int  # how many frames it holds
+    fps: int = FPS  # frame rate, for the times below
+
+    @property
+    def start_s(self) -> float:
+        return self.first_frame / self.fps
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.fps
+
+
+@dataclass
+class SegmentConfig:
+    """How a clip is cut while it is rendered."""
+
+    frames: int = 25  # per segment: 1 s starts a player soon; an ffmpeg start a second costs little
+    crf: int = 20  # x264 quality, as for whole clips
+    preset: str = "veryfast"  # x264 speed: encoding must keep up with rendering
+    audio_bitrate: str = "128k"  # AAC bitrate of the whole clip (segments carry lossless FLAC)
+
+
+class SegmentedClipWriter:
+    """Encodes a clip into short, independently playable mp4 segments as frames arrive,
+    then joins them into the whole clip.
+
+    The audio comes first: ``add_audio`` appends the sound of the frames still to
+    come (an utterance's speech padded to its frames), and ``write`` takes frames.
+    A segment never runs past the audio added so far, so a segment also ends
+    where an utterance ends and its sound need not be known before it starts.
+    Each segment is its own ffmpeg run (fed while frames are rendered) with its
+    own keyframe, so its video joins the next one's without re-encoding. Its
+    sound is FLAC, not AAC: AAC pads every piece to a whole 1024-sample frame,
+    which older ffmpeg builds (Debian's, which Gradio's streaming uses) decode
+    as 22 ms too much per second, enough to drift a stream out of sync; FLAC
+    decodes to exactly its samples everywhere, and browsers play it in mp4. The
+    whole clip is the segments' video joined as it is plus all the audio
+    encoded once as AAC, so it sounds exactly as if written in one go.
+
+    ``on_segment`` is called with each finished ``Segment``; the files stay in
+    ``segment_dir`` (a temp dir by default, deleted on close unless
+    ``keep_segments``). Use as a context manager, like ``Mp4Writer``.
+    """
+
+    def __init__(self, path: str | Path, width: int, height: int, sample_rate: int,
+                 config: SegmentConfig | None = None, segment_dir: str | Path | None = None,
+                 on_segment: Callable[[Segment], None] | None = None, keep_segments: bool = False,
+                 fps: int = FPS) -> None:  # fmt: skip
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.cfg = config or SegmentConfig()
+        if self.cfg.frames < 1:
+            raise ValueError(f"a segment needs at least one frame, not {self.cfg.frames}")
+        self.size = (width, height)
+        self.sample_rate = int(sample_rate)
+        self.fps = fps
+        self.on_segment = on_segment
+        self.keep_segments = keep_segments or segment_dir is not None
+        self.dir = Path(segment_dir) if segment_dir else Path(tempfile.mkdtemp(prefix="warmchat-seg-"))
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.segments: list[Segment] = []
+        self.n = 0  # frames written
+        self._audio: list[np.ndarray] = []  # float32 mono pieces, as added
+        self._audio_samples = 0
+        self._proc: subprocess.Popen | None = None  # the segment being encoded
+        self._seg_first = 0
+        self._seg_frames = 0
+        self._seg_path: Path | None = None
+
+    # -- timeline
+    def _frame_sample(self, frame: int) -> int:
+        """The audio sample where ``frame`` starts (the same rounding as ``pad_to_frames``)."""
+        return round(frame * self.sample_rate / self.fps)
+
+    @property
+    def audio_frames(self) -> int:
+        """Frames that the audio added so far covers."""
+        return int(self._audio_samples * self.fps // self.sample_rate)
+
+    def add_audio(self, samples: np.ndarray) -> None:
+        """Append mono audio in [-1, 1] at ``sample_rate`` for the frames to come."""
+        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        self._audio.append(x)
+        self._audio_samples += x.size
+
+    def _audio_slice(self, first: int, frames: int) -> np.ndarray:
+        a, b = self._frame_sample(first), self._frame_sample(first + frames)
+        audio = np.concatenate(self._audio) if len(self._audio) > 1 else self._audio[0]
+        self._audio = [audio]
+        return audio[a:b]
+
+    # -- segments
+    def _start_segment(self) -> None:
+        left = self.audio_frames - self.n  # frames until the audio added so far runs out
+        if left <= 0:
+            raise ValueError(
+                f"frame {self.n} has no audio yet: add_audio() the sound of an utterance before its frames"
+            )
+        frames = min(self.cfg.frames, left)
+        # A short tail joins the segment before it (an ffmpeg start for a frame
+        # or two is waste), except on the first, which should come out soon.
+        if self.segments and left - frames < self.cfg.frames // 2:
+            frames = left
+        i = len(self.segments)
+        wav = save_wav(self.dir / f"seg_{i:03d}.wav", self._audio_slice(self.n, frames), self.sample_rate)
+        self._seg_path = self.dir / f"seg_{i:03d}.mp4"
+        self._seg_first, self._seg_frames = self.n, frames
+        w, h = self.size
+        cmd = [ffmpeg_exe(), "-y", "-nostdin", "-hide_banner", "-loglevel", "error",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "-",
+               "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "libx264", "-preset", self.cfg.preset, "-crf", str(self.cfg.crf),
+               "-pix_fmt", "yuv420p", "-c:a", "flac", "-movflags", "+faststart", str(self._seg_path)]  # fmt: skip
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def _finish_segment(self) -> None:
+        proc, path = self._proc, self._seg_path
+        assert proc is not None and proc.stdin is not None and path is not None
+        self._proc = None
+        proc.stdin.close()
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if proc.wait() != 0:
+            raise RuntimeError(f"ffmpeg failed writing segment {path}: {err.strip()[-500:]}")
+        path.with_suffix(".wav").unlink(missing_ok=True)
+        seg = Segment(path, len(self.segments), self._seg_first, self._seg_frames, self.fps)
+        self.segments.append(seg)
+        if self.on_segment is not None:
+            self.on_segment(seg)
+
+    def write(self, frame: np.ndarray) -> None:
+        """Add one (H, W, 3) uint8 frame; a segment that is full is finished and handed on."""
+        if frame.shape[1::-1] != self.size:
+            raise ValueError(f"frame is {frame.shape[1]}x{frame.shape[0]}, writer expects {self.size}")
+        if self._proc is None:
+            self._start_segment()
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+        self.n += 1
+        if self.n == self._seg_first + self._seg_frames:
+            self._finish_segment()
+
+    # -- the whole clip
+    def close(self) -> Path:
+        """Join the segments into the whole clip (their video as is, the audio encoded once)."""
+        if self._proc is not None:
+            raise ValueError(
+                f"the clip ends inside a segment: frames {self._seg_first}-{self.n} of "
+                f"{self._seg_first + self._seg_frames} were written"
+            )
+        if not self.segments:
+            raise ValueError(f"no frames were written to {self.path}")
+        wav = save_wav(self.dir / "clip.wav", self._audio_slice(0, self.n), self.sample_rate)
+        lst = self.dir / "segments.txt"
+        # Only the segments' video (mp4 track 1): with their audio, the concat
+        # demuxer starts each one at its audio's AAC priming and drops a frame there.
+        lst.write_text(
+            "ffconcat version 1.0\nstream\nexact_stream_id 1\n"
+            + "".join(f"file '{s.path.resolve()}'\n" for s in self.segments)
+        )
+        cmd = [ffmpeg_exe(), "-y", "-nostdin", "-hide_banner", "-loglevel", "error",
+               "-f", "concat", "-safe", "0", "-i", str(lst), "-i", str(wav),
+               "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", self.cfg.audio_bitrate,
+               "-shortest", "-movflags", "+faststart", str(self.path)]  # fmt: skip
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        wav.unlink(missing_ok=True)
+        lst.unlink(missing_ok=True)
+        if res.returncode != 0:
+            raise RuntimeError(
+                f"ffmpeg could not join the segments of {self.path}: {res.stderr.strip()[-500:]}"
+            )
+        if not self.keep_segments:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return self.path
+
+    def abort(self) -> None:
+        """Stop without a clip: no half-written file or running ffmpeg is left behind."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+        self.path.unlink(missing_ok=True)
+        if not self.keep_segments:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> SegmentedClipWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def write_mp4(path: str | Path, frames: Iterable[np.ndarray], audio_path: str | Path | None = None) -> Path:

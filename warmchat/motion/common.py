@@ -10,22 +10,38 @@ from warmchat.motion.tracks import CH, FPS
 _BLINK = np.array([0.45, 0.95, 1.0, 0.7, 0.35, 0.1], np.float32)
 
 
-def blink_curve(n_frames: int, rng: np.random.Generator, per_minute: float) -> np.ndarray:
+def blink_curve(
+    n_frames: int,
+    rng: np.random.Generator,
+    per_minute: float,
+    lengths: tuple[float, float] | None = None,
+) -> np.ndarray:
     """(T,) eyelid closure in [0, 1] with blinks at random, irregular intervals.
 
     Intervals are drawn from a gamma distribution around the mean rate (people
     blink about 15-20 times a minute in conversation, with irregular gaps), the
     first blink not before 0.4 s so a joined clip does not blink at every seam.
+    ``lengths`` (frames, lo-hi) draws each blink's length and stretches the
+    standard shape to it (real blinks vary); None keeps the 6-frame shape (and
+    draws nothing extra, so seeded tracks stay as they were).
     """
     out = np.zeros(n_frames, np.float32)
     mean_gap = 60.0 * FPS / max(per_minute, 1e-3)
     t = rng.uniform(0.4 * FPS, mean_gap)
     while t < n_frames:
         i = int(t)
-        seg = _BLINK[: n_frames - i]
+        shape = _BLINK if lengths is None else _stretched_blink(rng.uniform(*lengths))
+        seg = shape[: n_frames - i]
         out[i : i + len(seg)] = np.maximum(out[i : i + len(seg)], seg)
         t += max(rng.gamma(4.0, mean_gap / 4.0), 8)
     return out
+
+
+def _stretched_blink(length: float) -> np.ndarray:
+    """The blink shape resampled to ``length`` frames (at least 3: close, shut, open)."""
+    n = max(3, round(length))
+    x = np.linspace(0, len(_BLINK) - 1, n)
+    return np.interp(x, np.arange(len(_BLINK)), _BLINK).astype(np.float32)
 
 
 def add_blinks(values: np.ndarray, curve: np.ndarray) -> np.ndarray:

@@ -1,16 +1,32 @@
 """The listener's face: LEED, the Listener Emotion-Expression Dictionary.
 
-``ListenerMotion`` is the interface; ``LEED`` is the first dictionary: for each
-emotion, listening behaviours (an expression to hold, smile or frown onsets,
-brow flashes, nods, tilts) with rates and ranges, sampled with variation and
-blended smoothly, so it never loops visibly. It reacts to the speaker: nods
-land on the pauses in the speaker's speech (the end of a phrase), where people
-give backchannels.
+``ListenerMotion`` is the interface; ``LEED`` the dictionary, in two layers:
+
+* ``LEEDCalibration``: how a *neutral* listener behaves (blink rate and length;
+  nods: rate, depth, down and up times; a held tilt; smiles and brow flashes:
+  rate, peak, onset and offset), in the renderer's units. Measured on real faces
+  by ``python -m warmchat.train.leed`` (``assets/models/leed.json``, card
+  ``leed.md``) and loaded once per process; the hand-made first table stands in
+  when that file is missing or broken.
+* ``LEED_TABLE``: per emotion, factors on that baseline (a happy listener smiles
+  and nods more; a sad one hardly nods, looks down, frowns), the share of the
+  emotion preset to hold, and the emotion's own cue pulses. The videos carry no
+  emotion labels, so this layer stays hand-set.
+
+Every event draws its own moment, size and duration from the ranges, so the
+face never loops; nods land on the pauses in the speaker's speech first (the
+end of a phrase, where listeners backchannel); the first frames blend from the
+previous turn's last frame.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import logging
+import math
+import threading
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -19,6 +35,7 @@ from warmchat.emotion import EMOTIONS, EmotionState
 from warmchat.motion.common import add_blinks, blend_in, blink_curve, smooth_noise
 from warmchat.motion.presets import emotion_expression
 from warmchat.motion.tracks import CH, FPS, ExpressionTrack, K
+from warmchat.paths import ASSETS_DIR
 from warmchat.speech import Speech, loudness_envelope
 
 
@@ -42,37 +59,156 @@ class ListenerMotion(Protocol):
     ) -> ListenerOutput: ...
 
 
+CALIBRATION_PATH = ASSETS_DIR / "models" / "leed.json"
+CALIBRATION_FORMAT = "warmchat-leed"
+CALIBRATION_VERSION = 1
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LEEDCalibration:
+    """How a *neutral* listener behaves: the ranges LEED samples from, in renderer units.
+
+    The shipped values are measured on real faces (``python -m warmchat.train.leed``
+    writes them to ``assets/models/leed.json``; the card ``leed.md`` says how);
+    these defaults are the hand-made first table, used when that file is missing
+    or broken. A range (lo, hi) is sampled uniformly, once per event. Times are
+    full rise / fall times of a raised-cosine pulse.
+    """
+
+    blinks_per_min: float = 18.0  # mean blink rate (intervals irregular, gamma-distributed)
+    blink_frames: tuple[float, float] = (6.0, 6.0)  # length of one blink, lid down and up, frames at 25 fps
+    nods_per_min: float = 6.0  # LEED's own nods (the listener's head motion dips a little by itself too)
+    nod_depth_deg: tuple[float, float] = (2.8, 4.8)  # chin-down pitch of a nod, degrees the renderer applies
+    nod_down_s: tuple[float, float] = (0.3, 0.3)  # time to the lowest point of a nod
+    nod_up_s: tuple[float, float] = (0.3, 0.3)  # time back up
+    tilt_deg: float = 2.0  # held head tilt (roll), degrees; its side is drawn per turn
+    smile_per_min: float = 2.0  # smile pulses (mouthSmileLeft/Right) per minute
+    smile_amp: tuple[float, float] = (0.15, 0.25)  # channel value at a smile's peak
+    smile_on_s: tuple[float, float] = (0.5, 1.25)  # smile onset
+    smile_off_s: tuple[float, float] = (0.5, 1.25)  # smile offset
+    brow_per_min: float = 0.0  # brow flashes (browOuterUp both sides + browInnerUp) per minute
+    brow_amp: tuple[float, float] = (0.3, 0.5)  # channel value at a flash's peak
+    brow_on_s: tuple[float, float] = (0.15, 0.3)  # brow raise onset
+    brow_off_s: tuple[float, float] = (0.3, 0.6)  # brow lowering
+    source: str = "built-in"  # where the values came from: "built-in" or the file read
+
+
+_RANGES = tuple(f.name for f in fields(LEEDCalibration) if isinstance(f.default, tuple))
+_SCALARS = tuple(f.name for f in fields(LEEDCalibration) if isinstance(f.default, float))
+_CACHE: dict[str, LEEDCalibration] = {}  # resolved path -> calibration (built-in after a failure)
+_LOCK = threading.Lock()
+
+
+def parse_calibration(data: object, source: str = "dict") -> LEEDCalibration:
+    """The calibration in a leed.json document; ValueError says what is wrong with it."""
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    if data.get("format") != CALIBRATION_FORMAT or data.get("version") != CALIBRATION_VERSION:
+        raise ValueError(
+            f"format {data.get('format')!r} version {data.get('version')!r}, "
+            f"expected {CALIBRATION_FORMAT!r} version {CALIBRATION_VERSION}"
+        )
+    params = data.get("params")
+    if not isinstance(params, dict):
+        raise ValueError("no 'params' object")
+    unknown = sorted(set(params) - set(_RANGES) - set(_SCALARS))
+    missing = sorted((set(_RANGES) | set(_SCALARS)) - set(params))
+    if unknown or missing:
+        raise ValueError(f"params: missing {missing}, unknown {unknown}")
+    out: dict = {}
+    for name in _SCALARS:
+        v = params[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ValueError(f"params.{name} = {v!r}: expected a number >= 0")
+        out[name] = float(v)
+    for name in _RANGES:
+        v = params[name]
+        ok = isinstance(v, list) and len(v) == 2
+        ok = ok and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v
+        )
+        if not ok or not 0 <= v[0] <= v[1]:
+            raise ValueError(f"params.{name} = {v!r}: expected [lo, hi] with 0 <= lo <= hi")
+        out[name] = (float(v[0]), float(v[1]))
+    return LEEDCalibration(**out, source=source)
+
+
+def load_calibration(path: Path | str = CALIBRATION_PATH) -> LEEDCalibration:
+    """The calibration in ``path``, read once per process and path.
+
+    When the file is missing or unusable, one warning says why and the built-in
+    table is used (and remembered, so the warning is not repeated).
+    """
+    key = str(Path(path).resolve())
+    with _LOCK:
+        if key not in _CACHE:
+            try:
+                _CACHE[key] = parse_calibration(json.loads(Path(key).read_text()), source=key)
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as err:
+                log.warning(
+                    "LEED: listener calibration %s is unusable (%s: %s); using the built-in table",
+                    key, type(err).__name__, err,
+                )  # fmt: skip
+                _CACHE[key] = LEEDCalibration()
+        return _CACHE[key]
+
+
 @dataclass(frozen=True)
 class Behaviour:
-    """One emotion's listening style (a row of the dictionary)."""
+    """One emotion's listening style (a row of the dictionary), relative to the neutral baseline.
+
+    Factors are for intensity 1 and fade to 1 (the baseline) at intensity 0:
+    ``f(i) = 1 + (f - 1) * i``; offsets scale with intensity.
+    """
 
     hold: float  # fraction of the emotion preset held throughout
-    pulse: dict[str, float]  # channels that swell now and then (smile onset, frown, brow flash)
-    pulses_per_min: float  # how often they swell
-    nods_per_min: float  # backchannel nods per minute (placed on speaker pauses)
-    nod_depth_deg: float  # pitch of a nod
-    tilt_deg: float  # a held head tilt (roll), sign drawn at random
-    blinks_per_min: float
+    smiles: float  # rate factor of smile pulses (0: none)
+    smile_gain: float  # amplitude factor of smile pulses
+    brows: float  # rate factor of brow flashes
+    nods: float  # rate factor of nods
+    nod_depth: float  # depth factor of nods
+    tilt: float  # factor of the held tilt
+    pitch_deg: float  # held head pitch at intensity 1 (+ = chin down: the gaze drops)
+    blinks: float  # rate factor of blinks
+    cue: dict[str, float] = field(
+        default_factory=dict
+    )  # the emotion's own pulse: channel -> peak at intensity 1
+    cues_per_min: float = 0.0  # how often that pulse swells
 
 
-# The dictionary itself: listening behaviour per emotion at intensity 1. Values
-# come from observation of listeners (nodding and smiling for engagement, brow
-# flashes for surprise, downcast head and few nods for sadness).
+# The dictionary: each emotion's listening style relative to the measured
+# neutral listener. The videos carry no emotion labels, so these factors are
+# hand-set from what is known of listeners: engaged, happy listeners smile and
+# nod more and tilt the head (Duchenne smiles, backchannel nods); sad ones
+# hardly nod, look down, frown with raised inner brows and blink less;
+# surprise is carried by brow flashes; fear blinks more (arousal); anger,
+# disgust and contempt withhold nods and smiles.
 LEED_TABLE: dict[str, Behaviour] = {
-    "neutral": Behaviour(0.0, {"mouthSmileLeft": 0.25, "mouthSmileRight": 0.25}, 2.0, 6.0, 4.0, 2.0, 18.0),
-    "happy": Behaviour(0.7, {"mouthSmileLeft": 0.4, "mouthSmileRight": 0.4, "cheekSquint": 0.3}, 5.0, 10.0, 5.0, 4.0, 18.0),
-    "sad": Behaviour(0.8, {"browInnerUp": 0.4, "mouthFrownLeft": 0.2, "mouthFrownRight": 0.2}, 3.0, 4.0, 3.0, 5.0, 14.0),
-    "angry": Behaviour(0.75, {"browDownLeft": 0.3, "browDownRight": 0.3, "mouthPress": 0.3}, 3.0, 2.0, 2.5, 1.0, 12.0),
-    "surprised": Behaviour(0.6, {"browOuterUpLeft": 0.5, "browOuterUpRight": 0.5, "browInnerUp": 0.4, "eyeWide": 0.4}, 6.0, 5.0, 3.0, 3.0, 12.0),
-    "fearful": Behaviour(0.7, {"eyeWide": 0.4, "browInnerUp": 0.4}, 4.0, 3.0, 2.0, 2.0, 22.0),
-    "disgusted": Behaviour(0.7, {"noseSneer": 0.4, "mouthUpperUp": 0.3}, 3.0, 2.0, 2.0, 3.0, 16.0),
-    "contempt": Behaviour(0.7, {"mouthSmileLeft": 0.3, "browDownLeft": 0.2}, 3.0, 2.0, 2.0, 4.0, 14.0),
+    "neutral": Behaviour(0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0),
+    "happy": Behaviour(0.8, 2.5, 1.3, 1.5, 1.8, 1.2, 1.5, -0.5, 1.0, {"cheekSquint": 0.3}, 3.0),
+    "sad": Behaviour(0.8, 0.0, 0.5, 0.3, 0.35, 0.7, 1.5, 2.5, 0.75, {"browInnerUp": 0.4, "mouthFrownLeft": 0.25, "mouthFrownRight": 0.25}, 3.0),
+    "angry": Behaviour(0.75, 0.0, 0.5, 0.2, 0.3, 0.8, 0.5, 1.0, 0.7, {"browDownLeft": 0.3, "browDownRight": 0.3, "mouthPress": 0.3}, 3.0),
+    "surprised": Behaviour(0.6, 0.5, 1.0, 3.0, 0.8, 1.0, 1.0, -1.0, 0.7, {"eyeWide": 0.4, "browInnerUp": 0.3}, 4.0),
+    "fearful": Behaviour(0.7, 0.0, 0.5, 1.5, 0.5, 0.6, 1.0, 0.5, 1.3, {"eyeWide": 0.4, "browInnerUp": 0.4}, 3.0),
+    "disgusted": Behaviour(0.7, 0.0, 0.5, 0.3, 0.3, 0.7, 1.5, 0.0, 1.0, {"noseSneer": 0.4, "mouthUpperUp": 0.3}, 3.0),
+    "contempt": Behaviour(0.7, 0.0, 0.5, 0.5, 0.3, 0.7, 2.0, -1.0, 0.9, {"mouthSmileLeft": 0.3, "browDownLeft": 0.2}, 3.0),
 }  # fmt: skip
 
+SMILE = {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0}
+BROW_FLASH = {"browOuterUpLeft": 1.0, "browOuterUpRight": 1.0, "browInnerUp": 0.8}  # AU1+2
 
-def _pulse_shape(length: int) -> np.ndarray:
-    x = np.linspace(0, np.pi, length)
-    return (np.sin(x) ** 2).astype(np.float32)
+
+def pulse(rise: int, fall: int) -> np.ndarray:
+    """(rise + fall,) a raised-cosine swell: 0 -> 1 over ``rise`` frames, back to 0 over ``fall``."""
+    up = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, max(rise, 1) + 1)[1:])
+    down = 0.5 + 0.5 * np.cos(np.linspace(0, np.pi, max(fall, 1) + 1)[1:])
+    return np.r_[up, down].astype(np.float32)
+
+
+def _frames(rng: np.random.Generator, seconds: tuple[float, float]) -> int:
+    return max(1, round(rng.uniform(*seconds) * FPS))
 
 
 def speech_pauses(speech: Speech | None, n_frames: int, min_gap_s: float = 0.18) -> list[int]:
@@ -90,10 +226,40 @@ def speech_pauses(speech: Speech | None, n_frames: int, min_gap_s: float = 0.18)
 
 
 class LEED:
-    """Listener Emotion-Expression Dictionary (hand-made first version)."""
+    """Listener Emotion-Expression Dictionary: a measured neutral listener, shaded per emotion.
 
-    def __init__(self, strength: float = 1.0) -> None:
+    ``calibration``: None reads the shipped ``assets/models/leed.json`` (once per
+    process); a path reads that file; a ``LEEDCalibration`` is used as given.
+    """
+
+    def __init__(
+        self, strength: float = 1.0, calibration: LEEDCalibration | Path | str | None = None
+    ) -> None:
         self.strength = strength  # scales every expression the listener shows
+        if isinstance(calibration, LEEDCalibration):
+            self.calibration = calibration
+        else:
+            self.calibration = load_calibration(CALIBRATION_PATH if calibration is None else calibration)
+
+    def _add_pulses(
+        self,
+        vals: np.ndarray,
+        rng: np.random.Generator,
+        per_min: float,
+        channels: dict[str, float],
+        amp: tuple[float, float],
+        rise_s: tuple[float, float],
+        fall_s: tuple[float, float],
+    ) -> None:
+        """Add a Poisson number of swells of ``channels`` to (T, K) ``vals``, each with its own timing and size."""
+        T = len(vals)
+        for _ in range(rng.poisson(max(per_min, 0.0) * T / FPS / 60)):
+            shape = pulse(_frames(rng, rise_s), _frames(rng, fall_s))
+            t0 = int(rng.integers(-(len(shape) // 3), max(T - len(shape) // 3, 1)))  # may run over an edge
+            a = rng.uniform(*amp)
+            lo, hi = max(t0, 0), min(t0 + len(shape), T)
+            for ch, v in channels.items():
+                vals[lo:hi, CH[ch]] += a * v * shape[lo - t0 : hi - t0]
 
     def generate(
         self,
@@ -103,40 +269,41 @@ class LEED:
         speaker_speech: Speech | None = None,
         start: np.ndarray | None = None,
     ) -> ListenerOutput:
-        T = n_frames
-        vals = np.zeros((T, K), np.float32)
-        offsets = np.zeros((T, 6), np.float32)
-        # 1. Blend the behaviours of the emotions in the state by their weights.
-        w = emotion.dist
-        intensity = emotion.intensity
-        held = emotion_expression(emotion, self.strength) * sum(
-            w[i] * LEED_TABLE[e].hold for i, e in enumerate(EMOTIONS)
-        )
+        cal, T = self.calibration, n_frames
+        vals = np.zeros((T, K), np.float32)  # (T, K) expression
+        offsets = np.zeros((T, 6), np.float32)  # (T, 6) head-pose offsets, POSE_FIELDS order
+        w, intensity = emotion.dist, emotion.intensity
+        rows = [LEED_TABLE[e] for e in EMOTIONS]
+
+        def factor(name: str) -> float:  # the emotion mix's factor on the neutral baseline
+            return float(sum(wi * (1 + (getattr(b, name) - 1) * intensity) for wi, b in zip(w, rows)))
+
+        # 1. Hold part of the emotion's expression, with a slow breathing-like
+        #    drift so a held face is never frozen.
+        held = emotion_expression(emotion, self.strength) * float(sum(wi * b.hold for wi, b in zip(w, rows)))
         vals += held[None]
-        # Slow breathing-like drift so a held face is never frozen.
         vals += 0.05 * intensity * np.abs(smooth_noise(T, rng, 0.2, K)) * (held[None] > 0)
-        nods_per_min = sum(w[i] * LEED_TABLE[e].nods_per_min for i, e in enumerate(EMOTIONS))
-        nod_depth = sum(w[i] * LEED_TABLE[e].nod_depth_deg for i, e in enumerate(EMOTIONS))
-        tilt = sum(w[i] * LEED_TABLE[e].tilt_deg for i, e in enumerate(EMOTIONS))
-        blinks = sum(w[i] * LEED_TABLE[e].blinks_per_min for i, e in enumerate(EMOTIONS))
-        # 2. Pulses: each emotion in the mix swells its cue channels now and then.
-        for i, e in enumerate(EMOTIONS):
-            b = LEED_TABLE[e]
-            if w[i] < 0.05:
+        # 2. Smiles and brow flashes: the measured neutral listener's, as often
+        #    and as strong as the emotion makes them.
+        smile_amp = tuple(a * factor("smile_gain") * self.strength for a in cal.smile_amp)
+        self._add_pulses(
+            vals, rng, cal.smile_per_min * factor("smiles"), SMILE, smile_amp, cal.smile_on_s, cal.smile_off_s
+        )
+        brow_amp = tuple(a * self.strength for a in cal.brow_amp)
+        self._add_pulses(
+            vals, rng, cal.brow_per_min * factor("brows"), BROW_FLASH, brow_amp, cal.brow_on_s, cal.brow_off_s
+        )
+        # 3. Each emotion's own cue (frown, sneer, wide eyes) swells now and then,
+        #    with a smile's timing (the videos time no other expression).
+        for wi, b in zip(w, rows):
+            if wi < 0.05 or not b.cue:
                 continue
-            n_pulses = rng.poisson(b.pulses_per_min * T / FPS / 60 * w[i])
-            for _ in range(n_pulses):
-                length = int(rng.uniform(1.0, 2.5) * FPS)
-                t0 = int(rng.integers(0, max(T - length // 2, 1)))
-                shape = _pulse_shape(length)[: T - t0]
-                amp = rng.uniform(0.6, 1.0) * (0.4 + 0.6 * intensity) * self.strength
-                for ch, v in b.pulse.items():
-                    vals[t0 : t0 + len(shape), CH[ch]] += amp * v * shape
-        # 3. Nods: on the speaker's pauses first (backchannels), the rest at
+            amp = (0.6 * (0.4 + 0.6 * intensity) * self.strength, (0.4 + 0.6 * intensity) * self.strength)
+            self._add_pulses(vals, rng, b.cues_per_min * wi, b.cue, amp, cal.smile_on_s, cal.smile_off_s)
+        # 4. Nods: on the speaker's pauses first (backchannels), the rest at
         #    random moments at least a second away from other nods.
         cues = speech_pauses(speaker_speech, T)
-        expected = nods_per_min * T / FPS / 60 * (0.5 + intensity)
-        n_nods = int(rng.poisson(expected))
+        n_nods = int(rng.poisson(cal.nods_per_min * factor("nods") * T / FPS / 60))
         chosen = [int(c) for c in rng.permutation(cues)[:n_nods]] if cues else []
         for _ in range(4 * (n_nods - len(chosen))):  # bounded tries
             if len(chosen) >= n_nods or T < 2 * FPS:
@@ -145,13 +312,16 @@ class LEED:
             if all(abs(t0 - c) >= FPS for c in chosen):
                 chosen.append(t0)
         chosen.sort()
-        nod_len = int(0.6 * FPS)
+        depth = factor("nod_depth")
         for t0 in chosen:
-            shape = _pulse_shape(nod_len)[: T - t0]
-            offsets[t0 : t0 + len(shape), 1] += nod_depth * rng.uniform(0.7, 1.2) * shape
-        # 4. A held, slowly changing tilt (roll) of an attentive listener.
-        offsets[:, 2] += tilt * rng.choice([-1, 1]) * (0.6 + 0.4 * smooth_noise(T, rng, 0.1)[:, 0])
-        # 5. Blinks; continue from the previous turn's last frame.
-        add_blinks(vals, blink_curve(T, rng, blinks))
+            shape = pulse(_frames(rng, cal.nod_down_s), _frames(rng, cal.nod_up_s))[: T - t0]
+            offsets[t0 : t0 + len(shape), 1] += depth * rng.uniform(*cal.nod_depth_deg) * shape
+        # 5. A held, slowly changing tilt (roll) of an attentive listener, and
+        #    the emotion's head pitch (a sad listener looks down).
+        tilt = cal.tilt_deg * factor("tilt") * rng.choice([-1, 1])
+        offsets[:, 2] += tilt * (0.6 + 0.4 * smooth_noise(T, rng, 0.1)[:, 0])
+        offsets[:, 1] += intensity * float(sum(wi * b.pitch_deg for wi, b in zip(w, rows)))
+        # 6. Blinks; then continue from the previous turn's last frame.
+        add_blinks(vals, blink_curve(T, rng, cal.blinks_per_min * factor("blinks"), cal.blink_frames))
         vals = blend_in(vals, start, frames=8)
         return ListenerOutput(ExpressionTrack(vals), offsets, [int(c) for c in chosen])

@@ -370,11 +370,14 @@ def bench_motion(pipe, work: Path, quick: bool) -> dict:
     videos = sorted(SHARED_VIDEOS.glob("*.mp4")) if SHARED_VIDEOS.is_dir() else []
     if not videos:
         out["real"] = na(f"no videos in {SHARED_VIDEOS}")
+        out["listener"] = _listener_by_emotion(pipe, quick, {})
         return out
+    real_tracks: dict[str, list] = {}
     for v in videos[:3] if quick else videos:
-        out["real"][v.stem] = M.motion_stats(
-            M.track_frames(M.read_video(v, max_seconds=10 if quick else None))
-        )
+        tracks = M.track_frames(M.read_video(v, max_seconds=10 if quick else None))
+        out["real"][v.stem] = M.motion_stats(tracks)
+        real_tracks[v.stem] = tracks
+    out["listener"] = _listener_by_emotion(pipe, quick, real_tracks)
     keys = [k for k in next(iter(out["real"].values())) if k != "seconds"]
     out["real_median"] = {k: float(np.nanmedian([d[k] for d in out["real"].values()])) for k in keys}
     out["real_range"] = {
@@ -384,6 +387,34 @@ def bench_motion(pipe, work: Path, quick: bool) -> dict:
         ]
         for k in keys
     }
+    return out
+
+
+def _listener_by_emotion(pipe, quick: bool, real_tracks: dict[str, list]) -> dict:
+    """A happy and a sad listener (0.8) on the same eSpeak speech, re-detected: smile, nods, blinks.
+
+    Measured with the LEED calibration's own ``listening_stats`` on the rendered
+    frames and on the real videos' tracks (``real_tracks``: name -> landmark
+    tracks), so the figures compare. Corner lift is per face, so the real
+    videos' row gives its spread; smiles, nods, blinks are events per minute.
+    """
+    from warmchat.train.leed import CHECK_TEXT, listener_figures, listening_stats, render_listener
+
+    speech = pipe.tts.synthesize(CHECK_TEXT if quick else LONG_TEXT)
+    out: dict = {"speech_s": speech.duration}
+    for name in ("happy", "sad"):
+        frames = render_listener(pipe, speech, EmotionState.of(name, 0.8), seed=0)
+        out[name] = listener_figures([listening_stats(M.track_frames(frames))])
+    out["happy_minus_sad"] = {
+        k: out["happy"][k] - out["sad"][k] for k in ("corner_lift_mean_iod", "smiles_per_min", "nods_per_min")
+    }
+    if not real_tracks:
+        out["real_median"] = na(f"no videos in {SHARED_VIDEOS}")
+        return out
+    real = [listening_stats(t) for t in real_tracks.values()]
+    keys = ("corner_lift_std_iod", "smiles_per_min", "nods_per_min", "blinks_per_min")
+    out["real_median"] = {k: float(np.median([r[k] for r in real])) for k in keys}
+    out["real_range"] = {k: [float(min(r[k] for r in real)), float(max(r[k] for r in real))] for k in keys}
     return out
 
 

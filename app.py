@@ -2,7 +2,9 @@
 
 UI only: builds the Blocks, wires events to ``warmchat.session``, launches.
 Run ``python app.py`` (127.0.0.1:7860; GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
-override it, ``--share`` passes through to Gradio).
+override it, ``--share`` passes through to Gradio). A turn's video streams into
+the page while it renders; Gradio's streaming needs ffprobe on PATH
+(``apt-get install ffmpeg``), and without it each clip plays when complete.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import ctypes
 import functools
 import gc
+import inspect
 import os
 import weakref
 
@@ -24,12 +27,17 @@ from warmchat.emotion import EMOTIONS
 from warmchat.errors import UserInputError
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 from warmchat.pipeline import WarmChatPipeline
+from warmchat.render.video import put_ffmpeg_on_path
 from warmchat.speech import EspeakTTS
 from warmchat.tree import ITT
 from warmchat.tree_view import tree_figure
 
 PIPELINE = WarmChatPipeline()  # models load once and are shared read-only by all sessions
 PIPELINE.preload()
+# Gradio's streaming video output probes and muxes each segment with ffmpeg and ffprobe.
+LIVE = put_ffmpeg_on_path()
+if not LIVE:
+    print("Live video needs ffprobe on PATH (apt-get install ffmpeg): each clip plays when complete.")
 EXAMPLE_SCRIPT = "B (happy): Guess what, I got the concert tickets!\nA (surprised): No way! How did you manage that?\nB: I queued online for two hours.\nA (happy): You are a hero. I owe you dinner."
 
 
@@ -43,8 +51,18 @@ def _views(session: S.ChatSession, turn_clip=None, whole_clip=None):
 
 def _guard(fn):
     """Run an action; a user mistake becomes a readable message and changes nothing."""
+    if inspect.isgeneratorfunction(fn):
 
-    @functools.wraps(fn)  # keeps the signature: Gradio injects progress from it
+        @functools.wraps(fn)  # keeps the signature: Gradio injects progress from it
+        def stream(*args, **kw):
+            try:
+                yield from fn(*args, **kw)
+            except UserInputError as e:
+                raise gr.Error(str(e)) from None
+
+        return stream
+
+    @functools.wraps(fn)
     def run(*args, **kw):
         try:
             return fn(*args, **kw)
@@ -52,6 +70,32 @@ def _guard(fn):
             raise gr.Error(str(e)) from None
 
     return run
+
+
+CHAT = 3  # where the chat is in ``_views``
+
+
+def _live(session: S.ChatSession, events, progress, last_clip, tail=()):
+    """Show a rendering action as it happens, for outputs ``[*views, *tail, live_video]``.
+
+    The chat (and ``tail``) as soon as a reply is written, each video segment
+    as it is encoded, then every view with the complete clips, as before.
+    """
+    width = 7 + len(tail) + 1
+
+    def only(changes: dict):
+        return tuple(changes.get(i, gr.skip()) for i in range(width))
+
+    for ev in events:
+        if ev.kind == "progress":
+            progress(ev.value[0], desc=ev.value[1])
+        elif ev.kind == "reply":
+            yield only({CHAT: ev.value, **{7 + i: v for i, v in enumerate(tail)}})
+        elif ev.kind == "segment" and LIVE:
+            yield only({width - 1: str(ev.value.path)})
+        elif ev.kind == "done":
+            done, whole = ev.value
+            yield (*_views(session, str(last_clip(done)), str(whole)), *tail, gr.skip())
 
 
 # Which session belongs to which browser tab, only so that closing the tab can
@@ -105,20 +149,10 @@ def on_send(
 ):
     _track(session, request)
     st = _settings(agent_voice, user_voice, liveliness, strength, seed)
-    result, whole = S.send(
-        PIPELINE,
-        session,
-        message,
-        agent_img,
-        user_img,
-        emotion,
-        intensity,
-        audio,
-        st,
-        continue_from,
-        progress=lambda f, d: progress(f, desc=d),
+    events = S.send_live(
+        PIPELINE, session, message, agent_img, user_img, emotion, intensity, audio, st, continue_from
     )
-    return (*_views(session, str(result.clip), str(whole)), "", None)
+    yield from _live(session, events, progress, lambda r: r.clip, tail=("", None))
 
 
 @_guard
@@ -136,10 +170,8 @@ def on_regenerate(
 ):
     _track(session, request)
     st = _settings(agent_voice, user_voice, liveliness, strength, seed)
-    result, whole = S.regenerate(
-        PIPELINE, session, emotion, intensity, st, progress=lambda f, d: progress(f, desc=d)
-    )
-    return _views(session, str(result.clip), str(whole))
+    events = S.regenerate_live(PIPELINE, session, emotion, intensity, st)
+    yield from _live(session, events, progress, lambda r: r.clip)
 
 
 @_guard
@@ -165,10 +197,8 @@ def on_agents(
 ):
     _track(session, request)
     st = _settings(agent_voice, user_voice, liveliness, strength, seed)
-    results, whole = S.agents_talk(
-        PIPELINE, session, agent_img, user_img, opening, turns, st, progress=lambda f, d: progress(f, desc=d)
-    )
-    return _views(session, str(results[-1].clip), str(whole))
+    events = S.agents_talk_live(PIPELINE, session, agent_img, user_img, opening, turns, st)
+    yield from _live(session, events, progress, lambda rs: rs[-1].clip)
 
 
 @_guard
@@ -187,10 +217,8 @@ def on_replay(
 ):
     _track(session, request)
     st = _settings(agent_voice, user_voice, liveliness, strength, seed)
-    clips, whole = S.replay(
-        PIPELINE, session, agent_img, user_img, script, st, progress=lambda f, d: progress(f, desc=d)
-    )
-    return _views(session, str(clips[-1]), str(whole))
+    events = S.replay_live(PIPELINE, session, agent_img, user_img, script, st)
+    yield from _live(session, events, progress, lambda clips: clips[-1])
 
 
 @_guard
@@ -203,6 +231,11 @@ def on_load(zip_file, session, request: gr.Request):
     _track(session, request)
     whole, (agent_png, user_png) = S.load(PIPELINE, session, zip_file)
     return (*_views(session, None, str(whole) if whole else None), agent_png, user_png)
+
+
+@_guard
+def on_portrait(img):
+    S.trace_portraits(PIPELINE, img)
 
 
 def on_clear(session: S.ChatSession):
@@ -228,7 +261,11 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
             str(DEFAULT_USER_PORTRAIT), type="filepath", label="Your portrait (right)", height=220
         )
         with gr.Column():
-            turn_video = gr.Video(label="Latest clip", autoplay=True, height=260)
+            # Plays the turn while it renders (segments streamed in); the complete clip follows below.
+            live_video = gr.Video(
+                label="This turn, as it renders", streaming=True, autoplay=True, height=260, visible=LIVE,
+                elem_id="live-video",
+            )  # fmt: skip
     notices = gr.Markdown()
     with gr.Tabs():
         with gr.Tab("Talk to the avatar"):
@@ -289,7 +326,11 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
     with gr.Row():
         with gr.Column():
             chat = gr.Chatbot(label="The conversation (current branch)", height=360)
-            whole_video = gr.Video(label="The whole conversation so far", height=260)
+            with gr.Row():
+                turn_video = gr.Video(
+                    label="Latest turn (complete clip)", autoplay=not LIVE, height=260, elem_id="turn-video"
+                )
+                whole_video = gr.Video(label="The whole conversation so far", height=260)
         with gr.Column():
             tree_plot = gr.Plot(tree_figure(ITT()), label="Dialogue tree")
             with gr.Row():
@@ -306,17 +347,40 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
     styling = [agent_voice, user_voice, liveliness, strength, seed]
     views = [session, turn_video, whole_video, chat, tree_plot, notices, continue_from]
     send_inputs = [message, agent_img, user_img, emotion, intensity, audio, continue_from, *styling, session]
-    send_btn.click(on_send, send_inputs, [*views, message, audio], api_name="send")
-    message.submit(on_send, send_inputs, [*views, message, audio], api_visibility="private")
-    regen_btn.click(on_regenerate, [emotion, intensity, *styling, session], views, api_name="regenerate")
+    # Rendering actions stream: the live video is their last output, so API clients
+    # find the outputs they had before at the same places.
+    # Progress shows on the box the visitor just used, not over the video that is playing.
+    send_outputs = [*views, message, audio, live_video]
+    send_btn.click(on_send, send_inputs, send_outputs, api_name="send", show_progress_on=message)
+    message.submit(on_send, send_inputs, send_outputs, api_visibility="private", show_progress_on=message)
+    regen_btn.click(
+        on_regenerate,
+        [emotion, intensity, *styling, session],
+        [*views, live_video],
+        api_name="regenerate",
+        show_progress_on=tree_plot,
+    )
     switch_btn.click(on_switch, [continue_from, session], views, api_name="switch")
     agents_btn.click(
-        on_agents, [agent_img, user_img, opening, turns, *styling, session], views, api_name="agents"
+        on_agents,
+        [agent_img, user_img, opening, turns, *styling, session],
+        [*views, live_video],
+        api_name="agents",
+        show_progress_on=opening,
     )
-    replay_btn.click(on_replay, [agent_img, user_img, script, *styling, session], views, api_name="replay")
+    replay_btn.click(
+        on_replay,
+        [agent_img, user_img, script, *styling, session],
+        [*views, live_video],
+        api_name="replay",
+        show_progress_on=script,
+    )
     export_btn.click(on_export, [session], [export_file], api_name="export")
     load_btn.click(on_load, [load_file, session], [*views, agent_img, user_img], api_name="load")
     clear_btn.click(on_clear, [session], views, api_name="clear")
+    # A new portrait is traced while the visitor types, not after they press Send.
+    for img in (agent_img, user_img):
+        img.upload(on_portrait, [img], None, api_visibility="private", show_progress="hidden")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ one pipeline serves many sessions.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -32,6 +33,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,7 +59,7 @@ from warmchat.motion.crhmg import CRHMGConfig, CRHMGHeadMotion
 from warmchat.motion.listener import LEED
 from warmchat.motion.speaker import SPEAKERS, SpeakerConfig, VisemeSpeaker
 from warmchat.motion.tracks import FPS, AvatarState, n_frames
-from warmchat.paths import DEFAULT_AGENT_PORTRAIT
+from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 from warmchat.render.face import FaceModel, PortraitConfig, load_portrait
 from warmchat.render.video import (
     Compositor,
@@ -272,7 +274,7 @@ class _ClipRender:
         s = pipe.cfg.portrait.size
         cfg = pipe.cfg.segments
         if on_segment is None:  # one piece per utterance: no extra encoder starts
-            cfg = SegmentConfig(1 << 30, cfg.crf, cfg.preset, cfg.audio_bitrate)
+            cfg = dataclasses.replace(cfg, frames=1 << 30, first_frames=1 << 30)
         seg_dir = conv.work_dir / "segments" / clip.stem if on_segment is not None else None
         if seg_dir is not None:
             shutil.rmtree(seg_dir, ignore_errors=True)  # left by an earlier run of the same clip number
@@ -346,6 +348,8 @@ class WarmChatPipeline:
         self.tts = tts or EspeakTTS()
         self.speaker = make_speaker(self.cfg.speaker, 0.85 * self.cfg.expression_strength)
         self.listener = LEED(strength=self.cfg.expression_strength)
+        self._faces: OrderedDict[tuple, FaceModel] = OrderedDict()  # traced portraits, see trace_portrait()
+        self._faces_lock = threading.Lock()
         self.head = CRHMGHeadMotion(
             CRHMGConfig(liveliness=self.cfg.liveliness)
         )  # falls back to noise, saying why
@@ -371,6 +375,7 @@ class WarmChatPipeline:
         # MediaPipe and the motion models pay about a second on first use; a
         # few frames of one avatar pay it here.
         av = self.make_avatar(DEFAULT_AGENT_PORTRAIT, "warm-up", self.cfg.agent_voice, DEFAULT_PERSONA)
+        self.trace_portrait(DEFAULT_USER_PORTRAIT)  # both defaults stay traced for every visitor
         _, frames = self.utterance_frames(
             av, None, speech, None, None, np.random.default_rng(0), EmotionState.of("neutral", 0.0)
         )
@@ -379,8 +384,30 @@ class WarmChatPipeline:
     # ------------------------------------------------------------------ set-up
     def make_avatar(self, portrait, name: str, voice: str, persona: Persona) -> Avatar:
         """Trace a portrait (path, PIL image or array) and build its renderer."""
-        face = load_portrait(portrait, self.cfg.portrait)
+        face = self.trace_portrait(portrait)
         return Avatar(name, face, WarpRenderer(face, self.cfg.warp), self.tts.check_voice(voice), persona)
+
+    def trace_portrait(self, portrait) -> FaceModel:
+        """``load_portrait`` (raises PortraitError), remembered for the last few files (by path, size, time).
+
+        Every visitor starts with the same default portraits; tracing them again
+        would only delay the first frames. A face is never changed after
+        tracing, so conversations can share it.
+        """
+        if not isinstance(portrait, (str, Path)) or not Path(portrait).is_file():
+            return load_portrait(portrait, self.cfg.portrait)  # arrays, images, and clear errors
+        p = Path(portrait)
+        st = p.stat()
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        with self._faces_lock:
+            face = self._faces.get(key)
+        if face is None:
+            face = load_portrait(p, self.cfg.portrait)
+            with self._faces_lock:
+                self._faces[key] = face
+                while len(self._faces) > 8:  # about 1 MB each
+                    self._faces.popitem(last=False)
+        return face
 
     def new_conversation(
         self,
@@ -414,7 +441,7 @@ class WarmChatPipeline:
         for side, av in (("agent", conv.agent), ("user", conv.user)):
             # Written once per portrait, not every turn: a PNG takes ~0.1 s.
             if conv.saved_faces.get(side) is not av.face or not (wd / f"{side}.png").is_file():
-                Image.fromarray(av.face.image).save(wd / f"{side}.png")
+                Image.fromarray(av.face.image).save(wd / f"{side}.png", compress_level=1)
                 conv.saved_faces[side] = av.face
         meta = {
             "format": "warmchat.conversation",

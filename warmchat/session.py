@@ -93,6 +93,17 @@ class ChatSession:
         return out
 
 
+def trace_portraits(pipe: WarmChatPipeline, *portraits: str | None) -> None:
+    """Trace portraits as soon as they are chosen, so that Send finds them ready.
+
+    Raises PortraitError (a UserInputError) for one without a usable face, so
+    the visitor hears about it at once; an empty slot is left alone.
+    """
+    for p in portraits:
+        if p:
+            pipe.trace_portrait(p)
+
+
 def ensure_conversation(
     pipe: WarmChatPipeline,
     session: ChatSession,

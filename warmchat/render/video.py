@@ -8,6 +8,7 @@ segments, each playable on its own, so a player can start before the clip ends.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +27,30 @@ def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def put_ffmpeg_on_path() -> bool:
+    """Make ``ffmpeg`` on this process's PATH the wheel's static build; True if ``ffprobe`` is there too.
+
+    Gradio's streaming video output runs ``ffmpeg`` (and ``ffprobe``) by name,
+    three times per segment. The static build starts in a few milliseconds
+    where a dynamically linked one (Debian's) takes ~50 ms, and it is the build
+    that wrote the segments. Gradio has no ffprobe of its own to use, so
+    streaming needs the system's (``apt-get install ffmpeg``).
+    """
+    exe = Path(ffmpeg_exe())
+    folder = Path(tempfile.gettempdir()) / f"warmchat-bin-{os.getuid()}"
+    folder.mkdir(exist_ok=True)
+    link = folder / "ffmpeg"
+    if not (link.is_symlink() and link.resolve() == exe.resolve()):
+        tmp = folder / f"ffmpeg.{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(exe)
+        tmp.replace(link)  # atomic: another process may be reading the link
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != str(folder):
+        os.environ["PATH"] = os.pathsep.join([str(folder), path])
+    return shutil.which("ffprobe") is not None
 
 
 class Mp4Writer:
@@ -100,6 +125,9 @@ class SegmentConfig:
     """How a clip is cut while it is rendered."""
 
     frames: int = 25  # per segment: 1 s starts a player soon; an ffmpeg start a second costs little
+    first_frames: int = (
+        25  # the clip's first segment: shorter starts sooner, but leaves less time for the next
+    )
     crf: int = 20  # x264 quality, as for whole clips
     preset: str = "veryfast"  # x264 speed: encoding must keep up with rendering
     audio_bitrate: str = "128k"  # AAC bitrate of the whole clip (segments carry lossless FLAC)
@@ -134,8 +162,8 @@ class SegmentedClipWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.cfg = config or SegmentConfig()
-        if self.cfg.frames < 1:
-            raise ValueError(f"a segment needs at least one frame, not {self.cfg.frames}")
+        if min(self.cfg.frames, self.cfg.first_frames) < 1:
+            raise ValueError(f"a segment needs at least one frame, not {self.cfg}")
         self.size = (width, height)
         self.sample_rate = int(sample_rate)
         self.fps = fps
@@ -181,7 +209,7 @@ class SegmentedClipWriter:
             raise ValueError(
                 f"frame {self.n} has no audio yet: add_audio() the sound of an utterance before its frames"
             )
-        frames = min(self.cfg.frames, left)
+        frames = min(self.cfg.first_frames if not self.segments else self.cfg.frames, left)
         # A short tail joins the segment before it (an ffmpeg start for a frame
         # or two is waste), except on the first, which should come out soon.
         if self.segments and left - frames < self.cfg.frames // 2:

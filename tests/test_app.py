@@ -86,6 +86,19 @@ def test_turns_return_video_and_a_growing_tree_and_bad_input_loses_nothing(app_u
     assert media_durations(whole2)["video"] > media_durations(turn2)["video"] + 2
 
 
+def test_the_turn_streams_to_the_client_reply_first_then_playable_video(app_url, tmp_path):
+    """The first update with video comes before the turn ends, and its segment plays (bench.stream)."""
+    from warmchat.bench.stream import measure_turn
+
+    client = Client(app_url, verbose=False, download_files=False)
+    r = measure_turn(client, "I just got the job I wanted!", tmp_path)
+    print(f"\nstreamed turn through gradio_client: {r}, load average {os.getloadavg()[0]:.2f}")
+    assert r["reply_s"] is not None and r["first_segment_s"] is not None
+    assert r["reply_s"] < r["first_segment_s"] < 0.6 * r["done_s"]
+    assert r["first_segment_frames"] == 25 and r["first_segment_audio_s"] > 0.5  # a second, with sound
+    assert r["chat_messages"] == 2 and r["turn_clip"] == "turn_001.mp4"
+
+
 def test_each_visitor_has_their_own_conversation(app_url):
     a, b = Client(app_url, verbose=False), Client(app_url, verbose=False)
     _send(a, "Hello from the first visitor.")

@@ -16,6 +16,26 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
         "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
+# Times from Send, in the page's own clock: the reply's bubble, the live video's
+# first "playing", and whether the complete clip was there already at that moment.
+WATCH = """() => {
+  const w = {t0: performance.now(), reply: null, play: null, complete: null};
+  window.__w = w;
+  const replies = document.querySelectorAll('[data-testid=bot]').length;
+  const tick = () => {
+    const now = Math.round(performance.now() - w.t0);
+    if (w.reply === null && document.querySelectorAll('[data-testid=bot]').length > replies) w.reply = now;
+    const v = document.querySelector('#live-video video');
+    if (w.play === null && v && !v.paused && v.currentTime > 0 && v.readyState >= 3) {
+      w.play = now;
+      w.complete = document.querySelector('#turn-video video') ? now : null;
+    }
+    if (w.play === null) requestAnimationFrame(tick);
+  };
+  tick();
+}"""
+
+
 @pytest.fixture(scope="module")
 def app():
     a = App()
@@ -47,16 +67,27 @@ def test_a_visitor_uploads_a_portrait_sends_a_message_and_watches(app, tmp_path)
         page.locator("input[type=file]").nth(1).set_input_files(str(portrait))
         page.wait_for_timeout(1000)
         page.get_by_placeholder("Say something to the agent").fill("I just got the job I wanted!")
+        page.evaluate(WATCH)
         page.get_by_role("button", name="Send", exact=True).click()
-        # The turn's clip arrives and plays; the tree gains two nodes.
-        video = page.locator("video").first
-        video.wait_for(state="visible", timeout=120_000)
+        # The reply shows, then the turn's video plays while it is still rendering:
+        # the complete clip comes later.
+        page.wait_for_function("() => window.__w.play !== null", timeout=120_000)
+        w = page.evaluate("() => window.__w")
         page.wait_for_function(
-            "() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3; }",
+            "() => { const v = document.querySelector('#live-video video'); return v && v.currentTime > 0.3; }",
             timeout=60_000,
         )
+        page.locator("#turn-video video").wait_for(state="visible", timeout=120_000)
+        done = page.evaluate("() => performance.now() - window.__w.t0")
+        print(f"\nin Chromium: reply {w['reply']} ms, video playing {w['play']} ms, complete clip {done:.0f} ms "
+              f"after Send; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+        assert w["reply"] is not None and w["reply"] < w["play"]
+        assert w["complete"] is None  # it played before the complete clip existed
         page.get_by_text("Dialogue tree: 2 utterances").wait_for(timeout=30_000)
         assert page.get_by_text("I just got the job I wanted!").count() >= 1
+        page.wait_for_function(
+            "() => document.querySelector('#live-video video').ended", timeout=60_000
+        )  # the whole turn has played, to its last frame
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
     assert shot.stat().st_size > 50_000

@@ -39,7 +39,8 @@ def put_ffmpeg_on_path() -> bool:
     streaming needs the system's (``apt-get install ffmpeg``).
     """
     exe = Path(ffmpeg_exe())
-    folder = Path(tempfile.gettempdir()) / f"warmchat-bin-{os.getuid()}"
+    # Not "warmchat-*": that is what conversation folders are called (the load test counts them).
+    folder = Path(tempfile.gettempdir()) / f"warmchat.bin-{os.getuid()}"
     folder.mkdir(exist_ok=True)
     link = folder / "ffmpeg"
     if not (link.is_symlink() and link.resolve() == exe.resolve()):
@@ -169,7 +170,7 @@ class SegmentedClipWriter:
         self.fps = fps
         self.on_segment = on_segment
         self.keep_segments = keep_segments or segment_dir is not None
-        self.dir = Path(segment_dir) if segment_dir else Path(tempfile.mkdtemp(prefix="warmchat-seg-"))
+        self.dir = Path(segment_dir) if segment_dir else Path(tempfile.mkdtemp(prefix="warmchat.segments-"))
         self.dir.mkdir(parents=True, exist_ok=True)
         self.segments: list[Segment] = []
         self.n = 0  # frames written

@@ -1,0 +1,154 @@
+"""A turn's video as it renders: short segments that play on their own, early, and add up to the clip.
+
+Real ffmpeg (the imageio-ffmpeg binary), the real pipeline, no mocks.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from warmchat.bench.measures import read_video
+from warmchat.errors import UserInputError
+from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
+from warmchat.render.video import SegmentConfig, SegmentedClipWriter, media_durations, read_frames
+
+SR = 22050
+
+
+def _frame(i: int) -> np.ndarray:
+    """A 128x64 frame whose grey level says its number (survives H.264 to within a few levels)."""
+    f = np.full((64, 128, 3), 10 + 2 * i, np.uint8)
+    f[20:40, (i * 3) % 100 : (i * 3) % 100 + 20] = 255 - 2 * i  # something that moves
+    return f
+
+
+def _level(frame: np.ndarray) -> float:
+    return float(np.median(frame[:, :, 1]))
+
+
+def test_segments_play_alone_end_with_utterances_and_make_up_the_clip(tmp_path):
+    got = []
+    lengths = (37, 61)  # two utterances, as in a turn
+    with SegmentedClipWriter(tmp_path / "clip.mp4", 128, 64, SR, SegmentConfig(frames=25),
+                             segment_dir=tmp_path / "seg", on_segment=got.append) as w:  # fmt: skip
+        i = 0
+        for k, n in enumerate(lengths):
+            t = np.arange(round(n * SR / 25)) / SR
+            w.add_audio(0.3 * np.sin(2 * np.pi * (300 + 200 * k) * t))
+            for _ in range(n):
+                w.write(_frame(i))
+                i += 1
+    # Cut every 25 frames and at the end of each utterance; the 11-frame tail of
+    # the second joins the segment before it.
+    assert [(s.first_frame, s.frames) for s in got] == [(0, 25), (25, 12), (37, 25), (62, 36)]
+    assert [s.index for s in got] == [0, 1, 2, 3]
+    clip = read_frames(tmp_path / "clip.mp4")
+    assert len(clip) == sum(lengths)
+    # No frame is lost, doubled or reordered where segments join.
+    assert np.abs(np.array([_level(f) for f in clip]) - (10 + 2 * np.arange(len(clip)))).max() <= 4
+    d = media_durations(tmp_path / "clip.mp4")
+    assert d["video"] == pytest.approx(98 / 25) and d["audio"] == pytest.approx(98 / 25, abs=0.01)
+    for s in got:
+        frames = read_frames(s.path)
+        assert len(frames) == s.frames
+        # The clip's video is the segments' video as it is: the same pictures.
+        assert all(
+            np.array_equal(a, b) for a, b in zip(frames, clip[s.first_frame : s.first_frame + s.frames])
+        )
+        # Its own slice of the sound, to the sample (FLAC): 1/25 s is 882 samples.
+        assert media_durations(s.path)["audio"] == pytest.approx(s.duration_s, abs=1e-3)
+
+
+def test_the_writer_refuses_frames_without_sound_and_a_clip_cut_short(tmp_path):
+    w = SegmentedClipWriter(tmp_path / "a.mp4", 128, 64, SR)
+    with pytest.raises(ValueError, match="no audio yet"):
+        w.write(_frame(0))
+    w.abort()
+    w = SegmentedClipWriter(tmp_path / "b.mp4", 128, 64, SR)
+    w.add_audio(np.zeros(SR, np.float32))  # 25 frames of sound, only 3 frames written
+    for i in range(3):
+        w.write(_frame(i))
+    with pytest.raises(ValueError, match="ends inside a segment"):
+        w.close()
+    w.abort()
+    assert not (tmp_path / "b.mp4").exists()
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    from warmchat.pipeline import WarmChatPipeline
+
+    pipe = WarmChatPipeline()
+    pipe.preload()  # as the app does: model loading is not part of a turn
+    return pipe
+
+
+def test_a_turn_hands_out_playable_segments_long_before_it_ends(pipe, tmp_path):
+    conv = pipe.new_conversation(DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, work_dir=tmp_path)
+    arrivals: list[tuple[str, float, object]] = []
+    t0 = time.perf_counter()
+    result = pipe.run_turn(
+        conv,
+        "I just got the job I wanted, and I start on Monday!",
+        on_reply=lambda node: arrivals.append(("reply", time.perf_counter(), node)),
+        on_segment=lambda seg: arrivals.append(("segment", time.perf_counter(), seg)),
+    )
+    t_end = time.perf_counter()
+    kinds = [k for k, _, _ in arrivals]
+    segs = [v for k, _, v in arrivals if k == "segment"]
+    # The reply is known before any frame is out; the first second of video long before the end.
+    assert kinds[0] == "reply" and kinds.count("reply") == 1 and arrivals[0][2] is result.agent_node
+    assert len(segs) >= 4
+    t_first = next(t for k, t, _ in arrivals if k == "segment")
+    assert t_first - t0 < 0.5 * (t_end - t0)
+    assert result.timings["first_frame"] < result.timings["first_segment"] < result.timings["total"]
+    assert segs == result.segments
+    # Segments follow each other without a gap, each plays alone, and together they are the clip.
+    assert [s.first_frame for s in segs] == list(np.cumsum([0] + [s.frames for s in segs[:-1]]))
+    for s in segs:
+        assert len(read_video(s.path)) == s.frames
+        assert media_durations(s.path)["audio"] == pytest.approx(s.duration_s, abs=1e-3)
+    d = media_durations(result.clip)
+    total = sum(s.duration_s for s in segs)
+    assert abs(d["video"] - total) <= 2 / 25 and abs(d["audio"] - d["video"]) < 0.05
+    assert d["video"] == pytest.approx(result.duration_s)
+    assert conv.clips == [result.clip]
+
+    # Without a segment callback the clip is the same kind of file, and no segments are left over.
+    second = pipe.run_turn(conv, "Thank you! What should I wear?")
+    assert not (tmp_path / "segments" / second.clip.stem).exists()
+    assert media_durations(second.clip)["video"] == pytest.approx(second.duration_s)
+    whole = media_durations(pipe.join(conv))
+    assert whole["video"] == pytest.approx(result.duration_s + second.duration_s, abs=2 / 25)
+
+
+def test_a_session_turn_as_live_events(pipe):
+    from warmchat import session as S
+
+    sess = S.ChatSession()
+    try:
+        events = list(
+            S.send_live(
+                pipe, sess, "Guess what, I adopted a puppy!", DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
+            )
+        )
+        kinds = [e.kind for e in events]
+        assert kinds[-1] == "done" and kinds.count("done") == 1 and kinds.count("reply") == 1
+        assert "progress" in kinds and kinds.index("reply") < kinds.index("segment")
+        chat = events[kinds.index("reply")].value
+        assert [m["role"] for m in chat] == ["user", "assistant"] and "puppy" in chat[0]["content"]
+        result, whole = events[-1].value
+        segs = [e.value for e in events if e.kind == "segment"]
+        assert sum(s.frames for s in segs) / 25 == pytest.approx(result.duration_s)
+        assert media_durations(whole)["video"] == pytest.approx(result.duration_s, abs=2 / 25)
+        # Once the events are all taken, the segments are gone; the clips stay.
+        assert not any(s.path.exists() for s in segs) and result.clip.exists()
+        # A mistake is raised to the consumer, and the conversation is unchanged.
+        with pytest.raises(UserInputError, match="empty"):
+            list(S.send_live(pipe, sess, "   ", DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT))
+        assert len(sess.messages()) == 2
+    finally:
+        sess.close()

@@ -41,8 +41,11 @@ if not LIVE:
 EXAMPLE_SCRIPT = "B (happy): Guess what, I got the concert tickets!\nA (surprised): No way! How did you manage that?\nB: I queued online for two hours.\nA (happy): You are a hero. I owe you dinner."
 
 
+N_VIEWS, CHAT = 7, 3  # how many outputs ``_views`` gives, and where the chat is among them
+
+
 def _views(session: S.ChatSession, turn_clip=None, whole_clip=None):
-    """The outputs every action refreshes, in ``VIEWS`` order."""
+    """The outputs every action refreshes, in ``views`` order."""
     tree = session.conv.tree if session.conv else ITT()
     notes = "\n".join(f"- {n}" for n in session.notices)
     return (session, turn_clip, whole_clip, session.messages(), tree_figure(tree), notes,
@@ -72,16 +75,13 @@ def _guard(fn):
     return run
 
 
-CHAT = 3  # where the chat is in ``_views``
-
-
 def _live(session: S.ChatSession, events, progress, last_clip, tail=()):
     """Show a rendering action as it happens, for outputs ``[*views, *tail, live_video]``.
 
     The chat (and ``tail``) as soon as a reply is written, each video segment
     as it is encoded, then every view with the complete clips, as before.
     """
-    width = 7 + len(tail) + 1
+    width = N_VIEWS + len(tail) + 1
 
     def only(changes: dict):
         return tuple(changes.get(i, gr.skip()) for i in range(width))
@@ -90,7 +90,7 @@ def _live(session: S.ChatSession, events, progress, last_clip, tail=()):
         if ev.kind == "progress":
             progress(ev.value[0], desc=ev.value[1])
         elif ev.kind == "reply":
-            yield only({CHAT: ev.value, **{7 + i: v for i, v in enumerate(tail)}})
+            yield only({CHAT: ev.value, **{N_VIEWS + i: v for i, v in enumerate(tail)}})
         elif ev.kind == "segment" and LIVE:
             yield only({width - 1: str(ev.value.path)})
         elif ev.kind == "done":
@@ -240,7 +240,7 @@ def on_portrait(img):
 
 def on_clear(session: S.ChatSession):
     session.close()
-    return _views(S.ChatSession())
+    return (*_views(S.ChatSession()), None)  # the live video empties too
 
 
 # Gradio's own cache of served files is swept every 10 minutes of anything older than an hour.
@@ -377,7 +377,7 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
     )
     export_btn.click(on_export, [session], [export_file], api_name="export")
     load_btn.click(on_load, [load_file, session], [*views, agent_img, user_img], api_name="load")
-    clear_btn.click(on_clear, [session], views, api_name="clear")
+    clear_btn.click(on_clear, [session], [*views, live_video], api_name="clear")
     # A new portrait is traced while the visitor types, not after they press Send.
     for img in (agent_img, user_img):
         img.upload(on_portrait, [img], None, api_visibility="private", show_progress="hidden")

@@ -26,6 +26,7 @@ one pipeline serves many sessions.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import logging
@@ -348,7 +349,7 @@ class WarmChatPipeline:
         self.tts = tts or EspeakTTS()
         self.speaker = make_speaker(self.cfg.speaker, 0.85 * self.cfg.expression_strength)
         self.listener = LEED(strength=self.cfg.expression_strength)
-        self._faces: OrderedDict[tuple, FaceModel] = OrderedDict()  # traced portraits, see trace_portrait()
+        self._faces: OrderedDict[str, FaceModel] = OrderedDict()  # traced portraits, see trace_portrait()
         self._faces_lock = threading.Lock()
         self.head = CRHMGHeadMotion(
             CRHMGConfig(liveliness=self.cfg.liveliness)
@@ -379,7 +380,14 @@ class WarmChatPipeline:
         _, frames = self.utterance_frames(
             av, None, speech, None, None, np.random.default_rng(0), EmotionState.of("neutral", 0.0)
         )
-        list(itertools.islice(frames, 3))
+        first = [np.concatenate([f, f], 1) for f, _ in itertools.islice(frames, 3)]
+        # ... and the first ffmpeg run of a big static binary reads it from disk.
+        with tempfile.TemporaryDirectory(prefix="warmchat.warm-up-") as tmp:
+            s = self.cfg.portrait.size
+            with SegmentedClipWriter(Path(tmp) / "w.mp4", 2 * s, s, self.tts.sample_rate) as w:
+                w.add_audio(np.zeros(round(len(first) * self.tts.sample_rate / FPS), np.float32))
+                for f in first:
+                    w.write(f)
 
     # ------------------------------------------------------------------ set-up
     def make_avatar(self, portrait, name: str, voice: str, persona: Persona) -> Avatar:
@@ -388,17 +396,16 @@ class WarmChatPipeline:
         return Avatar(name, face, WarpRenderer(face, self.cfg.warp), self.tts.check_voice(voice), persona)
 
     def trace_portrait(self, portrait) -> FaceModel:
-        """``load_portrait`` (raises PortraitError), remembered for the last few files (by path, size, time).
+        """``load_portrait`` (raises PortraitError), remembered for the last few files (by content).
 
-        Every visitor starts with the same default portraits; tracing them again
-        would only delay the first frames. A face is never changed after
-        tracing, so conversations can share it.
+        Every visitor starts with the same default portraits (Gradio hands each
+        its own copy of the file); tracing them again would only delay the first
+        frames. A face is never changed after tracing, so conversations share it.
         """
-        if not isinstance(portrait, (str, Path)) or not Path(portrait).is_file():
-            return load_portrait(portrait, self.cfg.portrait)  # arrays, images, and clear errors
-        p = Path(portrait)
-        st = p.stat()
-        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        p = Path(portrait) if isinstance(portrait, (str, Path)) else None
+        if p is None or not p.is_file() or p.stat().st_size > 64 * 2**20:
+            return load_portrait(portrait, self.cfg.portrait)  # arrays, images, huge files, clear errors
+        key = hashlib.sha1(p.read_bytes()).hexdigest()
         with self._faces_lock:
             face = self._faces.get(key)
         if face is None:

@@ -65,7 +65,7 @@ def _guard(fn):
 
         return stream
 
-    @functools.wraps(fn)
+    @functools.wraps(fn)  # as above
     def run(*args, **kw):
         try:
             return fn(*args, **kw)

@@ -121,6 +121,24 @@ def _bad_inputs(tmp_path):
     Image.new("L", (9500, 9500), 128).save(tmp_path / "huge.png")
     (tmp_path / "note.png").write_text("this is not an image")
     save_wav(tmp_path / "silent.wav", np.zeros(22050, np.float32), 22050)
+    # Odd but valid pictures: CMYK JPEG, grayscale (the Mona Lisa default is RGBA already).
+    Image.fromarray(a).convert("CMYK").save(tmp_path / "cmyk.jpg")
+    Image.fromarray(a).convert("L").save(tmp_path / "gray.png")
+    # A face far too small to animate: the astronaut at 200 px in a 3000 px picture.
+    tiny = Image.new("RGB", (3000, 3000), (200, 200, 200))
+    tiny.paste(Image.fromarray(a).resize((200, 200)), (1400, 1400))
+    tiny.save(tmp_path / "tiny.png")
+    # HEIC that Pillow (without a HEIF plug-in) cannot read: the right header, no picture.
+    (tmp_path / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00" + bytes(200))
+    # Speech driven into hard clipping (still usable), and a recording over the 30 s limit.
+    t = np.arange(3 * 22050) / 22050
+    voice = np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 3 * t) > 0)  # syllable-like bursts
+    save_wav(tmp_path / "clipped.wav", np.clip(4 * voice, -1, 1).astype(np.float32), 22050)
+    save_wav(
+        tmp_path / "long.wav",
+        (0.2 * np.sin(2 * np.pi * 200 * np.arange(40 * 16000) / 16000)).astype(np.float32),
+        16000,
+    )
     (tmp_path / "broken.wav").write_bytes(np.random.default_rng(0).bytes(5000))
     return tmp_path
 
@@ -148,6 +166,12 @@ def test_bad_inputs_get_clear_messages_and_lose_nothing(app_url, tmp_path):
             "decod|corrupt|read",
         ),
         (dict(message="  ", agent_img=agent, user_img=user), "empty"),
+        (dict(message="Hi", agent_img=handle_file(str(files / "tiny.png")), user_img=user), "pixels wide"),
+        (dict(message="Hi", agent_img=handle_file(str(files / "photo.heic")), user_img=user), "image"),
+        (
+            dict(message="", agent_img=agent, user_img=user, audio=handle_file(str(files / "long.wav"))),
+            "longer than the limit",
+        ),
         (
             dict(message="Hi", agent_img=agent, user_img=user, emotion="bored"),
             "Unknown emotion|not in the list|bored",
@@ -177,8 +201,17 @@ def test_bad_inputs_get_clear_messages_and_lose_nothing(app_url, tmp_path):
         **base,
         api_name="/send",
     )
+    # A CMYK JPEG and a grayscale picture are faces like any other; clipped speech still speaks.
+    out = client.predict(
+        message="",
+        agent_img=handle_file(str(files / "cmyk.jpg")),
+        user_img=handle_file(str(files / "gray.png")),
+        **{**base, "audio": handle_file(str(files / "clipped.wav"))},
+        api_name="/send",
+    )
+    assert out[0]  # the turn's clip
     # Every good turn is still on the path, none of the bad ones.
-    assert len(out[2]) == 8
+    assert len(out[2]) == 10
 
 
 def test_two_avatars_talk_and_a_script_replays_in_the_app(app_url):

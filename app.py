@@ -15,6 +15,8 @@ import functools
 import gc
 import inspect
 import os
+import threading
+import time
 import weakref
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outside calls
@@ -33,7 +35,17 @@ from warmchat.tree import ITT
 from warmchat.tree_view import tree_figure
 
 PIPELINE = WarmChatPipeline()  # models load once and are shared read-only by all sessions
-PIPELINE.preload()
+
+
+# The models warm up (about 6 s) while Gradio builds and serves the page; a turn
+# sent before they are ready waits on the same load locks, nothing loads twice.
+def _warm_up() -> None:
+    t = time.perf_counter()
+    PIPELINE.preload()
+    print(f"Models warm in {time.perf_counter() - t:.1f} s: the first turn starts at full speed.")
+
+
+threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
 # Gradio's streaming video output probes and muxes each segment with ffmpeg and ffprobe.
 LIVE = put_ffmpeg_on_path()
 if not LIVE:

@@ -42,7 +42,8 @@ PIPELINE = WarmChatPipeline()  # models load once and are shared read-only by al
 def _warm_up() -> None:
     t = time.perf_counter()
     PIPELINE.preload()
-    print(f"Models warm in {time.perf_counter() - t:.1f} s: the first turn starts at full speed.")
+    # warmchat.bench.load.App waits for this line (flushed: stdout may be a file).
+    print(f"Models warm in {time.perf_counter() - t:.1f} s: the first turn starts at full speed.", flush=True)
 
 
 threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()

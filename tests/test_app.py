@@ -4,52 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 from gradio_client import Client, handle_file
 
-from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR
+from warmchat.bench.load import App, free_port
+from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 from warmchat.render.video import media_durations
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    port = _free_port()
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=REPO_DIR, env=env, stdout=fh, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"app exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("app did not start within 120 s")
-    yield url
-    proc.terminate()  # stop what we started, by its PID
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def app_url():
+    app = App()  # python app.py on a free loopback port, its models warm; stopped by its PID
+    yield app.url
+    app.stop()
 
 
 def _send(client: Client, message: str, continue_from: str | None = None):
@@ -244,28 +212,14 @@ def test_branch_regenerate_save_and_load_through_the_api(app_url, tmp_path):
     assert len(first[2]) == 2
 
 
-def test_a_failing_llm_falls_back_with_a_notice(tmp_path_factory):
+def test_a_failing_llm_falls_back_with_a_notice():
     """The app with an LLM configured at a server that refuses connections."""
-    port, dead = _free_port(), _free_port()
-    log = tmp_path_factory.mktemp("llm") / "app.log"
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "OPENAI_API_KEY": "sk-test-secret", "OPENAI_BASE_URL": f"http://127.0.0.1:{dead}/v1"}  # fmt: skip
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=REPO_DIR, env=env, stdout=fh, stderr=subprocess.STDOUT
-        )
+    dead = free_port()
+    app = App({"OPENAI_API_KEY": "sk-test-secret", "OPENAI_BASE_URL": f"http://127.0.0.1:{dead}/v1"})
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(app.url, verbose=False)
         turn, _, chat, _, notes = _send(client, "Tell me something nice.")
         assert len(chat) == 2 and media_durations(turn)["video"] > 1
         assert "offline engine" in notes and "sk-test-secret" not in notes
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        app.stop()

@@ -27,7 +27,7 @@ import numpy as np
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -41,11 +41,17 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+WARM_LINE = "Models warm in"  # what app.py prints when its background warm-up is done
+
+
 class App:
     """``python app.py`` on a free loopback port, stopped by its PID."""
 
-    def __init__(self, env: dict | None = None, timeout_s: float = 120) -> None:
-        self.port = _free_port()
+    def __init__(self, env: dict | None = None, timeout_s: float = 120, warm: bool = True) -> None:
+        """Start it and wait until it serves; with ``warm``, also until its models are warm
+        (the app warms them in the background after it starts serving), so that what is
+        timed next is a turn at full speed."""
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.tmp = Path(tempfile.mkdtemp(prefix="warmchat-app-tmp-"))
         full = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port),
@@ -61,11 +67,17 @@ class App:
                 raise RuntimeError(f"app.py exited: {self.log.read_text()[-2000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
+                    break
             except OSError:
                 time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"app.py did not answer within {timeout_s} s")
+        else:
+            self.stop()
+            raise RuntimeError(f"app.py did not answer within {timeout_s} s")
+        while warm and WARM_LINE not in self.log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError(f"app.py did not warm its models: {self.log.read_text()[-2000:]}")
+            time.sleep(0.3)
 
     def session_dirs(self) -> list[str]:
         """Conversation folders of live sessions (the app's temp dir is ours alone)."""

@@ -20,10 +20,10 @@ from warmchat.motion.audio2expr import (
 )
 from warmchat.motion.speaker import VisemeSpeaker
 from warmchat.motion.tracks import CH, FPS, K, n_frames
-from warmchat.paths import REPO_DIR
+from warmchat.paths import SHARED_VIDEOS
 from warmchat.speech import EspeakTTS, Speech, load_audio, loudness_envelope
 
-HUMAN = REPO_DIR.parent / "shared" / "data" / "head-motion" / "lp_d6.mp4"
+HUMAN = SHARED_VIDEOS / "lp_d6.mp4"
 NEUTRAL = EmotionState.of("neutral", 0.0)
 
 torch = pytest.importorskip("torch")

@@ -10,3 +10,7 @@ PORTRAITS_DIR = ASSETS_DIR / "portraits"
 # Default portraits (provenance in assets/PROVENANCE.md).
 DEFAULT_AGENT_PORTRAIT = PORTRAITS_DIR / "astronaut.png"
 DEFAULT_USER_PORTRAIT = PORTRAITS_DIR / "monalisa.png"
+
+# The project's shared data beside the checkout (../shared/data): real videos of
+# people talking, for training and benchmarks only; never needed at run time.
+SHARED_VIDEOS = REPO_DIR.parent / "shared" / "data" / "head-motion"

@@ -37,10 +37,9 @@ from warmchat.bench import measures as M
 from warmchat.bench.evaluators import load as load_evaluator
 from warmchat.emotion import EMOTIONS, EmotionState
 from warmchat.motion.tracks import FPS
-from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR
+from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR, SHARED_VIDEOS
 from warmchat.speech import load_audio, loudness_envelope, save_wav
 
-SHARED_VIDEOS = REPO_DIR.parent / "shared" / "data" / "head-motion"
 SENTENCES = REPO_DIR / "tests" / "data" / "emotion_sentences.jsonl"
 HISTORY = REPO_DIR / "docs" / "bench_history.jsonl"
 

@@ -60,12 +60,12 @@ from warmchat.motion.audio2expr import (
 )
 from warmchat.motion.speaker import SpeakerConfig
 from warmchat.motion.tracks import CH, CHANNELS, FPS, K
-from warmchat.paths import REPO_DIR
+from warmchat.paths import SHARED_VIDEOS
 from warmchat.speech import EspeakTTS, Phoneme, TTSConfig, load_audio, loudness_envelope
 
 log = logging.getLogger(__name__)
 
-HUMAN_DIR = REPO_DIR.parent / "shared" / "data" / "head-motion"
+HUMAN_DIR = SHARED_VIDEOS
 
 
 @dataclass

@@ -42,11 +42,11 @@ import torch.nn.functional as TF
 from warmchat.emotion import EMOTIONS, EmotionState
 from warmchat.motion import crhmg as C
 from warmchat.motion.tracks import FPS
-from warmchat.paths import REPO_DIR
+from warmchat.paths import REPO_DIR, SHARED_VIDEOS
 
 log = logging.getLogger(__name__)
 
-VIDEO_DIR = REPO_DIR.parent / "shared" / "data" / "head-motion"
+VIDEO_DIR = SHARED_VIDEOS
 CACHE_DIR = REPO_DIR / "runs" / "crhmg"
 EXTRACT_VERSION = 1  # bump when the extraction changes, to invalidate the cache
 

@@ -48,11 +48,11 @@ from warmchat.motion.listener import (
     LEEDCalibration,
 )
 from warmchat.motion.tracks import CH, FPS, K
-from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR
+from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR, SHARED_VIDEOS
 
 log = logging.getLogger(__name__)
 
-VIDEO_DIR = REPO_DIR.parent / "shared" / "data" / "head-motion"
+VIDEO_DIR = SHARED_VIDEOS
 CACHE_DIR = REPO_DIR / "runs" / "leed"
 QUICK_OUT = CACHE_DIR / "quick.json"
 CACHE_VERSION = 1  # bump when the tracking changes, to invalidate the cache

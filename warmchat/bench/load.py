@@ -50,13 +50,15 @@ class App:
     def __init__(self, env: dict | None = None, timeout_s: float = 120, warm: bool = True) -> None:
         """Start it and wait until it serves; with ``warm``, also until its models are warm
         (the app warms them in the background after it starts serving), so that what is
-        timed next is a turn at full speed."""
+        timed next is a turn at full speed. ``serving_s`` and ``warm_s`` are how long
+        each took from the start of the process (warm_s None when not waited for)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.tmp = Path(tempfile.mkdtemp(prefix="warmchat-app-tmp-"))
         full = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port),
                 "TMPDIR": str(self.tmp), **(env or {})}  # fmt: skip
         self.log = self.tmp / "app.log"
+        t0 = time.perf_counter()
         with open(self.log, "w") as fh:
             self.proc = subprocess.Popen(
                 [sys.executable, "app.py"], cwd=REPO_DIR, env=full, stdout=fh, stderr=subprocess.STDOUT
@@ -69,15 +71,19 @@ class App:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     break
             except OSError:
-                time.sleep(0.3)
+                time.sleep(0.1)
         else:
             self.stop()
             raise RuntimeError(f"app.py did not answer within {timeout_s} s")
+        self.serving_s = time.perf_counter() - t0
+        self.warm_s: float | None = None
         while warm and WARM_LINE not in self.log.read_text(errors="replace"):
             if self.proc.poll() is not None or time.time() > deadline:
                 self.stop()
                 raise RuntimeError(f"app.py did not warm its models: {self.log.read_text()[-2000:]}")
-            time.sleep(0.3)
+            time.sleep(0.1)
+        if warm:
+            self.warm_s = time.perf_counter() - t0
 
     def session_dirs(self) -> list[str]:
         """Conversation folders of live sessions (the app's temp dir is ours alone)."""

@@ -24,9 +24,7 @@ import json
 import os
 import platform
 import resource
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -137,36 +135,18 @@ def bench_speed(pipe, work: Path, quick: bool) -> dict:
 def bench_app_start(quick: bool) -> dict:
     """Start ``python app.py`` as a user would; time until it serves, until its models are
     warm (they load in the background once the page is served), and its memory."""
-    from warmchat.bench.load import WARM_LINE, free_port
+    from warmchat.bench.load import App
 
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
-    log = tempfile.NamedTemporaryFile(prefix="warmchat-app-", suffix=".log", delete=False)
-    t = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=REPO_DIR, env=env, stdout=log, stderr=subprocess.DEVNULL
-    )
     try:
-        while time.perf_counter() - t < 120:
-            if proc.poll() is not None:
-                return na(f"app.py exited with status {proc.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            return na("app.py did not answer within 120 s")
-        out = {"startup_s": time.perf_counter() - t}
-        while WARM_LINE not in Path(log.name).read_text(errors="replace"):
-            if proc.poll() is not None or time.perf_counter() - t > 120:
-                return {**out, "warm_s": na("app.py did not report its models warm")}
-            time.sleep(0.1)
-        out["warm_s"] = time.perf_counter() - t
+        app = App(timeout_s=120)
+    except RuntimeError as e:  # it exited, or did not serve or warm in time: say which
+        return na(str(e).splitlines()[0])
+    try:
+        out = {"startup_s": app.serving_s, "warm_s": app.warm_s}
         if not quick:
             from gradio_client import Client, handle_file
 
-            c = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            c = Client(app.url, verbose=False)
             t = time.perf_counter()
             c.predict(
                 TURN_MESSAGE,
@@ -178,7 +158,7 @@ def bench_app_start(quick: bool) -> dict:
                 api_name="/send",
             )
             out["first_turn_via_api_s"] = time.perf_counter() - t
-        status = Path(f"/proc/{proc.pid}/status").read_text()
+        status = Path(f"/proc/{app.proc.pid}/status").read_text()
         rss = {
             ln.split(":")[0]: int(ln.split()[1]) / 1024
             for ln in status.splitlines()
@@ -188,13 +168,7 @@ def bench_app_start(quick: bool) -> dict:
         out["peak_rss_mb"] = rss.get("VmHWM")
         return out
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        Path(log.name).unlink(missing_ok=True)
+        app.stop()
 
 
 # ----------------------------------------------------------------------------- 2. lip sync

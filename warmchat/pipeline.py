@@ -36,6 +36,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -225,34 +226,6 @@ def make_speaker(kind: str, emotion_strength: float):
     if kind == "viseme":
         return VisemeSpeaker(SpeakerConfig(emotion_strength=emotion_strength))
     raise ValueError(f"Unknown speaker {kind!r}: use one of {', '.join(SPEAKERS)}.")
-
-
-class _Background:
-    """A call on a thread of its own; ``result()`` waits for it and raises what it raised."""
-
-    def __init__(self, fn, *args) -> None:
-        self._value = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn, args) -> None:
-        try:
-            self._value = fn(*args)
-        except BaseException as e:  # handed to the caller's thread by result()
-            self._error = e
-
-    def done(self) -> bool:
-        return not self._thread.is_alive()
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self):
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 class _ClipRender:
@@ -639,7 +612,10 @@ class WarmChatPipeline:
         ]
         mood = tree.cumulative_emotion(user_node.id, cfg.traversal, for_role="agent")
         reply_seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
-        writing = _Background(self._reply_and_speech, conv, history, mood, reply_seed, agent_emotion, times)
+        # A thread of its own per turn (not a shared pool): one slow LLM never delays another turn.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warmchat-reply")
+        writing = pool.submit(self._reply_and_speech, conv, history, mood, reply_seed, agent_emotion, times)
+        pool.shutdown(wait=False)  # the thread ends with its one job
         made: list[tuple[Node, Speech]] = []  # the agent's node and speech, once step 5 has run
 
         def add_agent_node() -> None:
@@ -666,7 +642,7 @@ class WarmChatPipeline:
             # 5-6. The reply (waited for, if it is not written yet), then the agent's utterance.
             if not made:
                 step(0.5, "Writing the reply")
-                writing.wait()
+                wait([writing])
                 add_agent_node()
             agent_node, agent_speech = made[0]
             video.utterance(conv.agent, conv.user, agent_speech, agent_node, rng, (0.5, 0.95))

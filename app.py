@@ -3,8 +3,7 @@
 UI only: builds the Blocks, wires events to ``warmchat.session``, launches.
 Run ``python app.py`` (127.0.0.1:7860; GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
 override it, ``--share`` passes through to Gradio). A turn's video streams into
-the page while it renders; Gradio's streaming needs ffprobe on PATH
-(``apt-get install ffmpeg``), and without it each clip plays when complete.
+the page while it renders, with or without a system ffmpeg (``put_ffmpeg_on_path``).
 """
 
 from __future__ import annotations
@@ -47,10 +46,9 @@ def _warm_up() -> None:
 
 
 threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
-# Gradio's streaming video output probes and muxes each segment with ffmpeg and ffprobe.
-LIVE = put_ffmpeg_on_path()
-if not LIVE:
-    print("Live video needs ffprobe on PATH (apt-get install ffmpeg): each clip plays when complete.")
+# Gradio's video outputs probe and mux each segment with ffmpeg and ffprobe: the wheel's
+# ffmpeg, and the system's ffprobe or, where there is none, our own (warmchat.render.probe).
+print(f"Video tools: ffmpeg from imageio-ffmpeg, ffprobe {put_ffmpeg_on_path()}.", flush=True)
 EXAMPLE_SCRIPT = "B (happy): Guess what, I got the concert tickets!\nA (surprised): No way! How did you manage that?\nB: I queued online for two hours.\nA (happy): You are a hero. I owe you dinner."
 
 
@@ -104,7 +102,7 @@ def _live(session: S.ChatSession, events, progress, last_clip, tail=()):
             progress(ev.value[0], desc=ev.value[1])
         elif ev.kind == "reply":
             yield only({CHAT: ev.value, **{N_VIEWS + i: v for i, v in enumerate(tail)}})
-        elif ev.kind == "segment" and LIVE:
+        elif ev.kind == "segment":
             yield only({width - 1: str(ev.value.path)})
         elif ev.kind == "done":
             done, whole = ev.value
@@ -276,7 +274,7 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
         with gr.Column():
             # Plays the turn while it renders (segments streamed in); the complete clip follows below.
             live_video = gr.Video(
-                label="This turn, as it renders", streaming=True, autoplay=True, height=260, visible=LIVE,
+                label="This turn, as it renders", streaming=True, autoplay=True, height=260,
                 elem_id="live-video",
             )  # fmt: skip
     notices = gr.Markdown()
@@ -340,9 +338,7 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
         with gr.Column():
             chat = gr.Chatbot(label="The conversation (current branch)", height=360)
             with gr.Row():
-                turn_video = gr.Video(
-                    label="Latest turn (complete clip)", autoplay=not LIVE, height=260, elem_id="turn-video"
-                )
+                turn_video = gr.Video(label="Latest turn (complete clip)", height=260, elem_id="turn-video")
                 whole_video = gr.Video(label="The whole conversation so far", height=260)
         with gr.Column():
             tree_plot = gr.Plot(tree_figure(ITT()), label="Dialogue tree")

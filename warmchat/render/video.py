@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import cv2
 import numpy as np
 
 from warmchat.motion.tracks import FPS
+from warmchat.paths import REPO_DIR
 from warmchat.speech.audio import save_wav
 
 
@@ -29,29 +31,44 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def put_ffmpeg_on_path() -> bool:
-    """Make ``ffmpeg`` on this process's PATH the wheel's static build; True if ``ffprobe`` is there too.
+def put_ffmpeg_on_path() -> str:
+    """Put ``ffmpeg`` and ``ffprobe`` first on this process's PATH; returns where ffprobe comes from.
 
-    Gradio's streaming video output runs ``ffmpeg`` (and ``ffprobe``) by name,
-    three times per segment. The static build starts in a few milliseconds
-    where a dynamically linked one (Debian's) takes ~50 ms, and it is the build
-    that wrote the segments. Gradio has no ffprobe of its own to use, so
-    streaming needs the system's (``apt-get install ffmpeg``).
+    Gradio's video output runs ``ffmpeg`` and ``ffprobe`` by name, three times
+    per streamed segment and once per finished clip. ``ffmpeg`` becomes the
+    wheel's static build: it starts in a few milliseconds where a dynamically
+    linked one (Debian's) takes ~50 ms, and it is the build that wrote the
+    segments. ``ffprobe`` is the system's when one is installed (returns
+    ``"system"``); otherwise a launcher of ``warmchat.render.probe``, which
+    reads files with the FFmpeg libraries inside the PyAV wheel (returns
+    ``"bundled"``), so the live video works on a machine with no ffmpeg at all.
     """
     exe = Path(ffmpeg_exe())
     # Not "warmchat-*": that is what conversation folders are called (the load test counts them).
     folder = Path(tempfile.gettempdir()) / f"warmchat.bin-{os.getuid()}"
     folder.mkdir(exist_ok=True)
-    link = folder / "ffmpeg"
-    if not (link.is_symlink() and link.resolve() == exe.resolve()):
-        tmp = folder / f"ffmpeg.{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(exe)
-        tmp.replace(link)  # atomic: another process may be reading the link
-    path = os.environ.get("PATH", "")
-    if path.split(os.pathsep)[0] != str(folder):
-        os.environ["PATH"] = os.pathsep.join([str(folder), path])
-    return shutil.which("ffprobe") is not None
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p) != folder]
+    system = shutil.which("ffprobe", path=os.pathsep.join(path))
+    if system:
+        _place(folder / "ffprobe", lambda tmp: tmp.symlink_to(system))
+    else:
+        launcher = (
+            f"#!{sys.executable} -I\n# warmchat's ffprobe (no system ffprobe was found)\n"
+            f"import sys\nsys.path.insert(0, {str(REPO_DIR)!r})\n"
+            "from warmchat.render.probe import main\nsys.exit(main())\n"
+        )
+        _place(folder / "ffprobe", lambda tmp: (tmp.write_text(launcher), tmp.chmod(0o755)))
+    _place(folder / "ffmpeg", lambda tmp: tmp.symlink_to(exe))
+    os.environ["PATH"] = os.pathsep.join([str(folder), *path])
+    return "system" if system else "bundled"
+
+
+def _place(target: Path, make: Callable[[Path], object]) -> None:
+    """Create ``target`` through ``make(tmp)`` and an atomic rename: another process may be running it."""
+    tmp = target.with_name(f"{target.name}.{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    make(tmp)
+    tmp.replace(target)
 
 
 class Mp4Writer:

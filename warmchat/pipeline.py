@@ -25,6 +25,7 @@ one pipeline serves many sessions.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import itertools
@@ -43,6 +44,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from warmchat.archive import CONVERSATION_FILE, check_saved
 from warmchat.dialogue import make_engine
 from warmchat.dialogue.base import (
     DEFAULT_PERSONA,
@@ -81,7 +83,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 OnSegment = Callable[[Segment], None]  # called with each segment of a clip as soon as it is written
 OnReply = Callable[["Node"], None]  # called with the agent's node as soon as the reply is written
-CONVERSATION_FILE = "conversation.json"
 
 
 @dataclass
@@ -158,6 +159,25 @@ class Conversation:
                 if st
                 else AvatarState.rest()
             )
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Everything inside happens entirely or not at all: on an error the tree, the turn
+        count, both faces' states and the folder's files are put back as they were, then
+        the error goes on (the visitor hears it, and the next message works)."""
+        mark = self.tree.checkpoint()
+        turn, states = self.turn, (self.agent.state, self.user.state)
+        files = {f.name for f in self.work_dir.iterdir()} if self.work_dir.is_dir() else set()
+        try:
+            yield
+        except BaseException:
+            self.tree.rollback(mark)
+            self.turn = turn
+            self.agent.state, self.user.state = states
+            for f in self.work_dir.iterdir() if self.work_dir.is_dir() else ():
+                if f.name not in files:  # a recording, a half-written clip, segments of this turn
+                    shutil.rmtree(f, ignore_errors=True) if f.is_dir() else f.unlink(missing_ok=True)
+            raise
 
     def record_states(self, node: Node) -> None:
         """Remember both avatars' last frame on ``node``, so a branch can continue from it."""
@@ -444,31 +464,25 @@ class WarmChatPipeline:
     def load_conversation(self, folder: str | Path, work_dir: str | Path | None = None) -> Conversation:
         """Open a conversation saved by ``save_conversation`` and continue it.
 
-        The folder is copied to ``work_dir`` (a new temp dir by default), so the
-        saved copy stays as it was. Raises UserInputError when it is incomplete.
+        The whole folder is checked first (``warmchat.archive.check_saved``:
+        schema, sizes, every referenced file its own); then its files are copied
+        to ``work_dir`` (a new temp dir by default; the folder itself when it is
+        the same), so the saved copy stays as it was. Raises UserInputError,
+        with nothing copied, when it cannot be used.
         """
         src = Path(folder)
-        missing = [
-            n for n in (CONVERSATION_FILE, "itt.json", "agent.png", "user.png") if not (src / n).is_file()
-        ]
-        if missing:
-            raise UserInputError(
-                f"{src} is not a saved conversation (missing {', '.join(missing)}): pick the folder `chat` or the app wrote."
-            )
-        try:
-            meta = json.loads((src / CONVERSATION_FILE).read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise UserInputError(
-                f"{src / CONVERSATION_FILE} is not valid JSON ({e.msg if hasattr(e, 'msg') else e})."
-            ) from None
-        wd = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="warmchat-"))
-        if wd.resolve() != src.resolve():
-            shutil.copytree(src, wd, dirs_exist_ok=True)
-        tree = ITT.load(wd / "itt.json")
+        meta, tree, names = check_saved(src)
         sides = {}
-        for side in ("agent", "user"):
+        for side in ("agent", "user"):  # portraits traced before anything is written
             m = meta[side]
-            sides[side] = self.make_avatar(wd / f"{side}.png", m["name"], m["voice"], Persona(**m["persona"]))
+            sides[side] = self.make_avatar(
+                src / f"{side}.png", m["name"], m["voice"], Persona(**m["persona"])
+            )
+        wd = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="warmchat-"))
+        if not (wd.exists() and wd.resolve() == src.resolve()):
+            wd.mkdir(parents=True, exist_ok=True)
+            for n in names:
+                shutil.copyfile(src / n, wd / n)
         settings = meta.get("settings", {})
         conv = Conversation(
             sides["agent"], sides["user"], tree, wd, turn=int(meta.get("turn", 0)), **settings
@@ -506,30 +520,34 @@ class WarmChatPipeline:
         if tree.node(parent).role == "user":
             raise UserInputError("A new message continues after a reply: pick an agent node (or the start).")
 
-        # 1. Validate the input before anything changes.
-        user_speech = None
-        audio_name = None
-        if user_audio is not None:
-            user_speech = load_audio(user_audio, self.tts.sample_rate, cfg.max_user_audio_s)
-            text = " ".join((message or "").split()) or "(a spoken message)"
-            audio_name = f"user_{conv.turn + 1:03d}.wav"  # kept, so a regenerated reply can replay it
-            save_wav(conv.work_dir / audio_name, user_speech.audio, user_speech.sample_rate)
-        else:
-            text, cut = check_message(message, cfg.max_message_chars)
-            if cut:
-                notices.append(cut)
+        # A turn is atomic: if anything below fails, the tree and the folder are as before it.
+        with conv.atomic():
+            # 1. Validate the input before anything changes.
+            user_speech = None
+            audio_name = None
+            if user_audio is not None:
+                user_speech = load_audio(user_audio, self.tts.sample_rate, cfg.max_user_audio_s)
+                text = " ".join((message or "").split()) or "(a spoken message)"
+                audio_name = f"user_{conv.turn + 1:03d}.wav"  # kept, so a regenerated reply can replay it
+                save_wav(conv.work_dir / audio_name, user_speech.audio, user_speech.sample_rate)
+            else:
+                text, cut = check_message(message, cfg.max_message_chars)
+                if cut:
+                    notices.append(cut)
 
-        # 2. The user's emotion and speech (speech first: text that cannot be
-        #    spoken is refused before the tree changes).
-        step(0.05, "Reading the message's emotion")
-        user_emotion = self.classifier.classify(text)
-        if user_speech is None:
-            user_speech = self.tts.synthesize(text, user_emotion, voice=conv.user.voice)
-        user_node = tree.add_child(parent, "user", conv.user.name, text, user_emotion, audio_path=audio_name)
-        times["emotion_user_tts"] = time.perf_counter() - t0
-        return self._answer(
-            conv, user_node, user_speech, agent_emotion, step, times, notices, t0, on_reply, on_segment
-        )
+            # 2. The user's emotion and speech (speech first: text that cannot be
+            #    spoken is refused before the tree changes).
+            step(0.05, "Reading the message's emotion")
+            user_emotion = self.classifier.classify(text)
+            if user_speech is None:
+                user_speech = self.tts.synthesize(text, user_emotion, voice=conv.user.voice)
+            user_node = tree.add_child(
+                parent, "user", conv.user.name, text, user_emotion, audio_path=audio_name
+            )
+            times["emotion_user_tts"] = time.perf_counter() - t0
+            return self._answer(
+                conv, user_node, user_speech, agent_emotion, step, times, notices, t0, on_reply, on_segment
+            )
 
     def regenerate(
         self,
@@ -549,15 +567,18 @@ class WarmChatPipeline:
         if node.role != "agent":
             raise UserInputError("Only a reply can be regenerated: pick one of the agent's nodes.")
         user_node = tree.node(node.parent)
-        t0 = time.perf_counter()
-        if user_node.audio_path:
-            speech = load_audio(
-                conv.work_dir / user_node.audio_path, self.tts.sample_rate, self.cfg.max_user_audio_s
+        with conv.atomic():  # as a turn: all of it or nothing
+            t0 = time.perf_counter()
+            if user_node.audio_path:
+                speech = load_audio(
+                    conv.work_dir / user_node.audio_path, self.tts.sample_rate, self.cfg.max_user_audio_s
+                )
+            else:
+                speech = self.tts.synthesize(user_node.text, user_node.emotion, voice=conv.user.voice)
+            step = progress or (lambda f, d: None)
+            return self._answer(
+                conv, user_node, speech, agent_emotion, step, {}, [], t0, on_reply, on_segment
             )
-        else:
-            speech = self.tts.synthesize(user_node.text, user_node.emotion, voice=conv.user.voice)
-        step = progress or (lambda f, d: None)
-        return self._answer(conv, user_node, speech, agent_emotion, step, {}, [], t0, on_reply, on_segment)
 
     def edit(
         self,
@@ -806,46 +827,49 @@ class WarmChatPipeline:
         two lines make one clip. ``on_segment`` as in ``run_turn``, for all clips in
         turn; ``on_reply(node)`` as soon as a clip's lines are in the tree, before it renders.
         """
-        step = progress or (lambda f, d: None)
-        # 1. Speech for every line first, so a line that cannot be spoken fails before anything changes.
-        plan = []
-        for ln in lines:
-            av = conv.agent if ln.speaker == "A" else conv.user
-            emo = (
-                EmotionState.of(ln.emotion, ln.intensity) if ln.emotion else self.classifier.classify(ln.text)
-            )
-            plan.append((ln, av, emo, self.tts.synthesize(ln.text, emo, voice=av.voice)))
-        clips = []
-        for k in range(0, len(plan), 2):
-            # 2. Nodes, then one clip per pair of lines.
-            t0 = time.perf_counter()
-            conv.restore_states(conv.tree.current)
-            utterances = []
-            for ln, av, emo, speech in plan[k : k + 2]:
-                role = "agent" if ln.speaker == "A" else "user"
-                node = conv.tree.add_child(conv.tree.current, role, av.name, ln.text, emo, scripted=True)
-                other = conv.user if av is conv.agent else conv.agent
-                utterances.append((av, other, speech, node))
-            if on_reply is not None:
-                on_reply(node)
-            clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
-            lo, hi = k / len(plan), min(1.0, (k + 2) / len(plan))
+        with conv.atomic():  # the whole script or nothing
+            step = progress or (lambda f, d: None)
+            # 1. Speech for every line first, so a line that cannot be spoken fails before anything changes.
+            plan = []
+            for ln in lines:
+                av = conv.agent if ln.speaker == "A" else conv.user
+                emo = (
+                    EmotionState.of(ln.emotion, ln.intensity)
+                    if ln.emotion
+                    else self.classifier.classify(ln.text)
+                )
+                plan.append((ln, av, emo, self.tts.synthesize(ln.text, emo, voice=av.voice)))
+            clips = []
+            for k in range(0, len(plan), 2):
+                # 2. Nodes, then one clip per pair of lines.
+                t0 = time.perf_counter()
+                conv.restore_states(conv.tree.current)
+                utterances = []
+                for ln, av, emo, speech in plan[k : k + 2]:
+                    role = "agent" if ln.speaker == "A" else "user"
+                    node = conv.tree.add_child(conv.tree.current, role, av.name, ln.text, emo, scripted=True)
+                    other = conv.user if av is conv.agent else conv.agent
+                    utterances.append((av, other, speech, node))
+                if on_reply is not None:
+                    on_reply(node)
+                clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
+                lo, hi = k / len(plan), min(1.0, (k + 2) / len(plan))
 
-            def sub(f: float, d: str, lo=lo, hi=hi) -> None:  # this clip's share of the bar
-                step(lo + (hi - lo) * f, d)
+                def sub(f: float, d: str, lo=lo, hi=hi) -> None:  # this clip's share of the bar
+                    step(lo + (hi - lo) * f, d)
 
-            rng = np.random.default_rng([conv.seed, conv.turn])
-            self._write_clip(conv, utterances, clip, rng, {}, sub, t0, on_segment)
-            node.clip_path = clip.name
-            conv.record_states(node)
-            conv.turn += 1
-            clips.append(clip)
-            step(
-                min(1.0, (k + 2) / len(plan)),
-                f"Rendered lines {k + 1}-{min(k + 2, len(plan))} of {len(plan)}",
-            )
-        self.save_conversation(conv)
-        return clips
+                rng = np.random.default_rng([conv.seed, conv.turn])
+                self._write_clip(conv, utterances, clip, rng, {}, sub, t0, on_segment)
+                node.clip_path = clip.name
+                conv.record_states(node)
+                conv.turn += 1
+                clips.append(clip)
+                step(
+                    min(1.0, (k + 2) / len(plan)),
+                    f"Rendered lines {k + 1}-{min(k + 2, len(plan))} of {len(plan)}",
+                )
+            self.save_conversation(conv)
+            return clips
 
     def join(self, conv: Conversation, out: str | Path | None = None) -> Path:
         """The whole conversation so far as one mp4."""

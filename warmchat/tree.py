@@ -257,6 +257,26 @@ class ITT:
 
     # ----- building --------------------------------------------------------------
 
+    def checkpoint(self) -> tuple[int, int, str]:
+        """A mark to ``rollback`` to: what the tree holds now."""
+        return len(self._nodes), self._next_id, self._current
+
+    def rollback(self, mark: tuple[int, int, str]) -> None:
+        """Undo everything added since ``checkpoint()`` gave ``mark`` (a turn that failed half-way).
+
+        Only nodes created after the mark go (they are the newest: the tree only
+        grows), with their links, and the current node is the one of then. This
+        is not an edit: a finished turn is never taken back.
+        """
+        count, next_id, current = mark
+        for nid in list(self._nodes)[count:]:
+            node = self._nodes.pop(nid)
+            parent = self._nodes.get(node.parent or "")
+            if parent is not None and nid in parent.children:
+                parent.children.remove(nid)
+        self._next_id = next_id
+        self._current = current
+
     def add_child(
         self,
         parent_id: str,

@@ -148,5 +148,5 @@ def test_resume_checks_the_folder_before_copying_anything(pipe, saved, tmp_path)
     with pytest.raises(UserInputError, match="not one of the archive's own"):
         pipe.load_conversation(src, work_dir=out)
     assert not out.exists()
-    with pytest.raises(UserInputError, match="not a saved conversation .no such folder"):
+    with pytest.raises(UserInputError, match=r"not a saved conversation \(no such folder"):
         check_saved(tmp_path / "nope")

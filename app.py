@@ -9,21 +9,28 @@ the page while it renders, with or without a system ffmpeg (``put_ffmpeg_on_path
 from __future__ import annotations
 
 import argparse
+import atexit
 import ctypes
 import functools
 import gc
 import inspect
 import os
+import shutil
+import signal
 import threading
 import time
 import weakref
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outside calls
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr
+from gradio.processing_utils import hash_file
+from gradio.utils import get_upload_folder
 
 from warmchat import session as S
+from warmchat import storage
 from warmchat.emotion import EMOTIONS
 from warmchat.errors import UserInputError
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
@@ -34,6 +41,11 @@ from warmchat.tree import ITT
 from warmchat.tree_view import tree_figure
 
 PIPELINE = WarmChatPipeline()  # models load once and are shared read-only by all sessions
+
+# Folders left by an app that was killed (kill -9, a crash) go now; this app's own go when it stops.
+for gone in storage.sweep_stale():
+    print(f"Removed {gone.name}, left by an app that no longer runs.")
+atexit.register(storage.remove_own)
 
 
 # The models warm up (about 6 s) while Gradio builds and serves the page; a turn
@@ -55,8 +67,27 @@ EXAMPLE_SCRIPT = "B (happy): Guess what, I got the concert tickets!\nA (surprise
 N_VIEWS, CHAT = 7, 3  # how many outputs ``_views`` gives, and where the chat is among them
 
 
+def _serve(session: S.ChatSession, path) -> str | None:
+    """A file of this session to hand to Gradio, which serves a copy from its cache
+    (``<cache>/<hash of the file>/<name>``): that copy is deleted with the session."""
+    if path is None:
+        return None
+    session.served.add(Path(get_upload_folder()) / hash_file(path))
+    return str(path)
+
+
+def _forget_upload(path: str | None) -> None:
+    """Delete an uploaded file's folder in Gradio's cache (only there: nothing else is ours)."""
+    if not path:
+        return
+    cache, folder = Path(get_upload_folder()).resolve(), Path(path).resolve().parent
+    if folder != cache and folder.is_relative_to(cache):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _views(session: S.ChatSession, turn_clip=None, whole_clip=None):
     """The outputs every action refreshes, in ``views`` order."""
+    turn_clip, whole_clip = _serve(session, turn_clip), _serve(session, whole_clip)
     tree = session.conv.tree if session.conv else ITT()
     notes = "\n".join(f"- {n}" for n in session.notices)
     return (session, turn_clip, whole_clip, session.messages(), tree_figure(tree), notes,
@@ -137,7 +168,9 @@ def _release_memory() -> None:
 
 
 def _settings(agent_voice, user_voice, liveliness, strength, seed) -> S.Settings:
-    return S.Settings(agent_voice, user_voice, float(liveliness), float(strength), int(seed or 0))
+    """The visitor's settings, checked (``Settings.check``) before anything uses them."""
+    num = lambda v, default: default if v is None else v  # noqa: E731 - an empty box is the default
+    return S.Settings(agent_voice, user_voice, num(liveliness, 1.0), num(strength, 1.0), num(seed, 0)).check()
 
 
 @_guard
@@ -234,14 +267,18 @@ def on_replay(
 
 @_guard
 def on_export(session):
-    return str(S.export(session))
+    return _serve(session, S.export(session))
 
 
 @_guard
 def on_load(zip_file, session, request: gr.Request):
     _track(session, request)
-    whole, (agent_png, user_png) = S.load(PIPELINE, session, zip_file)
-    return (*_views(session, None, str(whole) if whole else None), agent_png, user_png)
+    try:
+        whole, (agent_png, user_png) = S.load(PIPELINE, session, zip_file)
+    finally:  # the upload has done its work, loaded or refused: it leaves nothing behind
+        _forget_upload(zip_file)
+    views = _views(session, None, str(whole) if whole else None)
+    return (*views, _serve(session, agent_png), _serve(session, user_png))
 
 
 @_guard
@@ -325,7 +362,7 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
                 )
                 liveliness = gr.Slider(0, 2, value=1.0, step=0.1, label="Head-motion liveliness")
                 strength = gr.Slider(0, 2, value=1.0, step=0.1, label="Expression strength")
-                seed = gr.Number(0, precision=0, label="Seed")
+                seed = gr.Number(0, precision=0, minimum=0, maximum=S.MAX_SEED, label="Seed")
         with gr.Tab("Save / load"):
             with gr.Row():
                 export_btn = gr.Button("Save the conversation (.zip)")
@@ -396,6 +433,11 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Warm Chat app")
     ap.add_argument("--share", action="store_true", help="create a public Gradio link")
     args = ap.parse_args()
+
+    def _stop(signum, frame):  # SIGTERM stops the server as Ctrl-C does, and atexit then cleans up
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     # One turn at a time per CPU core keeps each turn faster than real time.
     demo.queue(default_concurrency_limit=max(1, (os.cpu_count() or 2) // 2), max_size=64).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),

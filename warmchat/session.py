@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from warmchat import storage
+from warmchat.archive import unpack_zip
 from warmchat.emotion import EmotionState, check_emotion_name, check_intensity
 from warmchat.errors import UserInputError
 from warmchat.live import Event, Hooks, live
@@ -31,6 +32,7 @@ AUTO = "auto"  # emotion choice: let the dialogue engine decide
 START = "n0"  # the tree's root: "continue from the start"
 LATEST = "latest"  # "continue from the current node": the default, also for API callers
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # a saved conversation (zip) may not be bigger
+MAX_SEED = 2**32 - 1  # numpy's seeds are unsigned 32-bit words
 
 
 @dataclass
@@ -42,6 +44,17 @@ class Settings:
     liveliness: float = 1.0  # head motion scale, 0..2
     expression_strength: float = 1.0  # emotion scale, 0..2
     seed: int = 0  # randomness of blinks, head motion, replies
+
+    def check(self) -> Settings:
+        """Every number in its range (the UI's sliders say so too; API callers may send anything)."""
+        for name, lo, hi in (("liveliness", 0, 2), ("expression_strength", 0, 2), ("seed", 0, MAX_SEED)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (lo <= v <= hi):
+                label = name.replace("_", " ").capitalize()
+                raise UserInputError(f"{label} must be a number from {lo} to {hi}, not {v!r}.")
+        if self.seed != int(self.seed):
+            raise UserInputError(f"Seed must be a whole number, not {self.seed!r}.")
+        return self
 
 
 def _identity(path: str | None) -> str | None:
@@ -60,12 +73,18 @@ class ChatSession:
     conv: Conversation | None = None
     portrait_ids: tuple[str | None, str | None] = (None, None)
     notices: list[str] = field(default_factory=list)
+    # Copies of this session's files that the app's web server made to serve them
+    # (Gradio's cache keeps one folder per file); deleted with the session.
+    served: set[Path] = field(default_factory=set)
 
     def close(self) -> None:
         """Delete this session's files (called when the visitor leaves or clears)."""
         if self.conv is not None:
             shutil.rmtree(self.conv.work_dir, ignore_errors=True)
             self.conv = None
+        for d in self.served:
+            shutil.rmtree(d, ignore_errors=True)
+        self.served.clear()
         self.portrait_ids = (None, None)
 
     def messages(self) -> list[dict]:
@@ -114,11 +133,17 @@ def ensure_conversation(
     """Start the conversation, or swap in new portraits while keeping the tree; apply the settings."""
     if not agent_img or not user_img:
         raise UserInputError("Both portraits are needed: upload an image with one face for each avatar.")
+    settings.check()
     for v in (settings.agent_voice, settings.user_voice):
         pipe.tts.check_voice(v)
     ids = (_identity(agent_img), _identity(user_img))
     if session.conv is None:
-        session.conv = pipe.new_conversation(agent_img, user_img)
+        wd = storage.new_session_dir()
+        try:
+            session.conv = pipe.new_conversation(agent_img, user_img, work_dir=wd)
+        except BaseException:  # a portrait without a face: no folder stays behind
+            shutil.rmtree(wd, ignore_errors=True)
+            raise
     elif ids != session.portrait_ids:
         # Trace the new portrait(s) first: a bad upload leaves the old avatars in place.
         conv = session.conv
@@ -136,8 +161,8 @@ def ensure_conversation(
     session.portrait_ids = ids
     conv = session.conv
     conv.agent.voice, conv.user.voice = settings.agent_voice, settings.user_voice
-    conv.liveliness = float(min(max(settings.liveliness, 0.0), 2.0))
-    conv.expression_strength = float(min(max(settings.expression_strength, 0.0), 2.0))
+    conv.liveliness = float(settings.liveliness)
+    conv.expression_strength = float(settings.expression_strength)
     conv.seed = int(settings.seed)
     return conv
 
@@ -187,6 +212,7 @@ def regenerate(
         raise UserInputError("There is no reply to regenerate yet: send a message first.")
     conv = session.conv
     if settings is not None:
+        settings.check()
         conv.agent.voice, conv.user.voice = settings.agent_voice, settings.user_voice
         conv.seed = int(settings.seed)
     node = conv.tree.node(conv.tree.current)
@@ -310,11 +336,18 @@ def replay_live(pipe, session: ChatSession, *args, **kwargs) -> Iterator[Event]:
 
 
 def export(session: ChatSession) -> Path:
-    """The whole conversation folder as one zip (tree, portraits, clips), to download."""
+    """The whole conversation folder as one zip (tree, portraits, clips), to download.
+
+    The zip is written inside the conversation's folder (``export/``), so it is
+    deleted with the session; each export replaces the one before.
+    """
     if session.conv is None:
         raise UserInputError("There is nothing to save yet: send a message first.")
     wd = session.conv.work_dir
-    out = Path(tempfile.mkdtemp(prefix="warmchat-export-")) / "warmchat-conversation.zip"
+    folder = wd / "export"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    out = folder / "warmchat-conversation.zip"
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:  # mp4s do not compress
         for f in sorted(wd.iterdir()):
             if f.is_file() and f.suffix in (".json", ".png", ".mp4", ".wav") and f.name != "conversation.mp4":
@@ -325,35 +358,39 @@ def export(session: ChatSession) -> Path:
 def load(pipe, session: ChatSession, zip_path: str | None):
     """Replace this session's conversation with one saved by ``export``.
 
-    Returns the conversation clip (or None) and the two portraits to show.
+    The zip is checked whole and unpacked into a new folder (``warmchat.archive``)
+    before anything changes; if it is refused, that folder is deleted and the
+    visitor's conversation stays exactly as it was. Returns the conversation
+    clip (or None) and the two portraits to show.
     """
     if not zip_path:
         raise UserInputError("Choose a saved conversation (.zip) first.")
     p = Path(zip_path)
+    if not p.is_file():
+        raise UserInputError("The uploaded file is gone: choose the saved conversation (.zip) again.")
     if p.stat().st_size > MAX_UPLOAD_BYTES:
         raise UserInputError(
             f"{p.name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB: that is not a saved conversation."
         )
-    tmp = Path(tempfile.mkdtemp(prefix="warmchat-load-"))
+    dest = storage.new_session_dir()
+    dest.rmdir()  # unpack_zip makes it, and removes it again if it refuses
+    unpack_zip(p, dest)
     try:
-        with zipfile.ZipFile(p) as z:
-            names = [
-                n for n in z.namelist() if "/" not in n and not n.startswith(".")
-            ]  # flat: no path tricks
-            if sum(i.file_size for i in z.infolist()) > 4 * MAX_UPLOAD_BYTES:
-                raise UserInputError(f"{p.name} unpacks to too much data: that is not a saved conversation.")
-            for n in names:
-                z.extract(n, tmp)
-    except zipfile.BadZipFile:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise UserInputError(f"{p.name} is not a zip file: choose the .zip the app saved.") from None
-    try:
-        conv = pipe.load_conversation(tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    session.close()
+        conv = pipe.load_conversation(dest, work_dir=dest)
+        try:  # the clips play: joined now, before the visitor's conversation is replaced
+            whole = pipe.join(conv) if conv.clips else None
+        except RuntimeError:
+            raise UserInputError(
+                "The clips in the zip cannot be played (damaged or not Warm Chat's): save the conversation again."
+            ) from None
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    old = session.conv
     session.conv = conv
+    if old is not None:
+        shutil.rmtree(old.work_dir, ignore_errors=True)
     session.portrait_ids = (None, None)  # the loaded portraits stand until new ones are chosen
     session.notices = [f"Loaded a conversation of {len(conv.tree)} utterances."]
     portraits = (str(conv.work_dir / "agent.png"), str(conv.work_dir / "user.png"))
-    return (pipe.join(conv) if conv.clips else None), portraits
+    return whole, portraits

@@ -11,7 +11,6 @@ every session's files are gone after it closes, and reports the turn latency
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import socket
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from warmchat import storage
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR
 
 
@@ -47,17 +47,19 @@ WARM_LINE = "Models warm in"  # what app.py prints when its background warm-up i
 class App:
     """``python app.py`` on a free loopback port, stopped by its PID."""
 
-    def __init__(self, env: dict | None = None, timeout_s: float = 120, warm: bool = True) -> None:
+    def __init__(self, env: dict | None = None, timeout_s: float = 120, warm: bool = True,
+                 tmp: Path | None = None) -> None:  # fmt: skip
         """Start it and wait until it serves; with ``warm``, also until its models are warm
         (the app warms them in the background after it starts serving), so that what is
         timed next is a turn at full speed. ``serving_s`` and ``warm_s`` are how long
-        each took from the start of the process (warm_s None when not waited for)."""
+        each took from the start of the process (warm_s None when not waited for).
+        ``tmp`` is its TMPDIR (default: a new folder), e.g. the one an earlier app left."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        self.tmp = Path(tempfile.mkdtemp(prefix="warmchat-app-tmp-"))
+        self.tmp = Path(tmp) if tmp else Path(tempfile.mkdtemp(prefix="warmchat-app-tmp-"))
         full = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port),
                 "TMPDIR": str(self.tmp), **(env or {})}  # fmt: skip
-        self.log = self.tmp / "app.log"
+        self.log = self.tmp / f"app-{self.port}.log"
         t0 = time.perf_counter()
         with open(self.log, "w") as fh:
             self.proc = subprocess.Popen(
@@ -85,9 +87,13 @@ class App:
         if warm:
             self.warm_s = time.perf_counter() - t0
 
-    def session_dirs(self) -> list[str]:
+    def session_dirs(self) -> list[Path]:
         """Conversation folders of live sessions (the app's temp dir is ours alone)."""
-        return glob.glob(str(self.tmp / "warmchat-*"))
+        return storage.session_dirs(self.tmp)
+
+    def disk_bytes(self) -> int:
+        """Bytes in the app's temp dir: its conversations, Gradio's cache and uploads (not its log)."""
+        return sum(f.stat().st_size for f in self.tmp.rglob("*") if f.is_file() and f != self.log)
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -35,6 +35,7 @@ from warmchat.emotion import EMOTIONS
 from warmchat.errors import UserInputError
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 from warmchat.pipeline import WarmChatPipeline
+from warmchat.render.face import read_image
 from warmchat.render.video import put_ffmpeg_on_path
 from warmchat.speech import EspeakTTS
 from warmchat.tree import ITT
@@ -83,6 +84,27 @@ def _forget_upload(path: str | None) -> None:
     cache, folder = Path(get_upload_folder()).resolve(), Path(path).resolve().parent
     if folder != cache and folder.is_relative_to(cache):
         shutil.rmtree(folder, ignore_errors=True)
+
+
+class PortraitImage(gr.Image):
+    """A portrait upload handed on as the very file that came (16-bit, palette, alpha: ``read_image``
+    reads them the same way as the CLI does), with our own message for one that is not a picture."""
+
+    def __init__(self, value, **kw):
+        super().__init__(value, type="filepath", image_mode=None, **kw)
+
+    def get_block_name(self) -> str:
+        return "image"  # the browser draws it as Gradio's own image component
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except (OSError, ValueError, SyntaxError):  # Pillow could not open it: say why in our words
+            try:
+                read_image(payload.path)
+            except UserInputError as e:
+                raise gr.Error(str(e)) from None
+            raise
 
 
 def _views(session: S.ChatSession, turn_clip=None, whole_clip=None):
@@ -302,12 +324,8 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
         "Everything runs offline on the CPU."
     )
     with gr.Row():
-        agent_img = gr.Image(
-            str(DEFAULT_AGENT_PORTRAIT), type="filepath", label="Agent portrait (left)", height=220
-        )
-        user_img = gr.Image(
-            str(DEFAULT_USER_PORTRAIT), type="filepath", label="Your portrait (right)", height=220
-        )
+        agent_img = PortraitImage(str(DEFAULT_AGENT_PORTRAIT), label="Agent portrait (left)", height=220)
+        user_img = PortraitImage(str(DEFAULT_USER_PORTRAIT), label="Your portrait (right)", height=220)
         with gr.Column():
             # Plays the turn while it renders (segments streamed in); the complete clip follows below.
             live_video = gr.Video(

@@ -86,25 +86,29 @@ def _forget_upload(path: str | None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-class PortraitImage(gr.Image):
+def _portrait_input(value: str, label: str) -> gr.Image:
     """A portrait upload handed on as the very file that came (16-bit, palette, alpha: ``read_image``
-    reads them the same way as the CLI does), with our own message for one that is not a picture."""
+    reads them the same way as the CLI does), with our own message for one that is not a picture.
 
-    def __init__(self, value, **kw):
-        super().__init__(value, type="filepath", image_mode=None, **kw)
+    Gradio opens the upload with Pillow before our code runs; where that fails, our reader says
+    why in its words. (A wrapper on this one component, not a subclass: Gradio writes a ``.pyi``
+    beside every file that defines a component class.)
+    """
+    img = gr.Image(value, type="filepath", image_mode=None, label=label, height=220)
+    gradio_preprocess = img.preprocess
 
-    def get_block_name(self) -> str:
-        return "image"  # the browser draws it as Gradio's own image component
-
-    def preprocess(self, payload):
+    def preprocess(payload):
         try:
-            return super().preprocess(payload)
-        except (OSError, ValueError, SyntaxError):  # Pillow could not open it: say why in our words
+            return gradio_preprocess(payload)
+        except (OSError, ValueError, SyntaxError):
             try:
                 read_image(payload.path)
             except UserInputError as e:
                 raise gr.Error(str(e)) from None
             raise
+
+    img.preprocess = preprocess
+    return img
 
 
 def _views(session: S.ChatSession, turn_clip=None, whole_clip=None):
@@ -324,8 +328,8 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
         "Everything runs offline on the CPU."
     )
     with gr.Row():
-        agent_img = PortraitImage(str(DEFAULT_AGENT_PORTRAIT), label="Agent portrait (left)", height=220)
-        user_img = PortraitImage(str(DEFAULT_USER_PORTRAIT), label="Your portrait (right)", height=220)
+        agent_img = _portrait_input(str(DEFAULT_AGENT_PORTRAIT), "Agent portrait (left)")
+        user_img = _portrait_input(str(DEFAULT_USER_PORTRAIT), "Your portrait (right)")
         with gr.Column():
             # Plays the turn while it renders (segments streamed in); the complete clip follows below.
             live_video = gr.Video(

@@ -84,3 +84,29 @@ def test_killed_and_stopped_apps_leave_no_session_folders(tmp_path):
         b.stop()  # SIGTERM mid-turn: the app deletes its own folders as it stops
     assert b.proc.returncode is not None and not b.session_dirs()
     assert not list(tmp.glob("warmchat.sessions-*")), os.listdir(tmp)
+
+
+def test_odd_and_false_pictures_read_as_the_cli_reads_them(app, tmp_path):
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    (tmp_path / "note.png").write_text("this is not an image")
+    (tmp_path / "zero.png").write_bytes(b"")
+    gray16 = np.asarray(Image.fromarray(data.astronaut()).convert("L")).astype(np.uint16) * 257
+    Image.fromarray(gray16).save(tmp_path / "gray16.png")
+    hidden = np.dstack([data.astronaut(), np.zeros((512, 512), np.uint8)])  # transparent but for a corner
+    hidden[:40, :40, 3] = 255
+    Image.fromarray(hidden).save(tmp_path / "hidden.png")
+    client = Client(app.url, verbose=False)
+    send = {**SEND, "message": "Hello!"}
+    for name, match in (
+        ("note.png", "not an image"),
+        ("zero.png", "not an image"),
+        ("hidden.png", "No face"),
+    ):
+        with pytest.raises(Exception, match=match) as e:
+            client.predict(**{**send, "agent_img": handle_file(str(tmp_path / name))})
+        assert "preprocess" not in str(e.value) and "/tmp" not in str(e.value)
+    out = client.predict(**{**send, "user_img": handle_file(str(tmp_path / "gray16.png"))})
+    assert len(out[2]) == 2  # a 16-bit grayscale photo is a face like any other

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 
@@ -69,3 +71,77 @@ def test_argument_errors_exit_2(argv):
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err, err
+    assert not any(s in err for s in ("Traceback", "Errno", "PosixPath", "OSError", "Error:")), err
+    return err
+
+
+def test_unwritable_outputs_are_refused_before_anything_loads(tmp_path, capsys):
+    # The portraits do not exist either: the old code loaded the models and then said so; the
+    # output is checked first now, before any model loads.
+    nope = str(tmp_path / "no-portrait.png")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    script = tmp_path / "script.txt"
+    script.write_text("A: Hello.\nB (happy): Hi there!\n")
+    cases = [
+        (["say", "--portrait", nope, "--text", "hi", "--out", "/proc/a.mp4"], "--out '/proc/a.mp4': cannot write"),
+        (["say", "--portrait", nope, "--text", "hi", "--out", "/proc/no/such/a.mp4"], "cannot create the folder"),
+        (["say", "--portrait", nope, "--text", "hi", "--out", str(a_file / "a.mp4")], "is a file, not a folder"),
+        (["chat", "--agent", nope, "--user", nope, "--out-dir", str(a_file)], "is a file, not a folder"),
+        (["chat", "--agent", nope, "--user", nope, "--out-dir", "/proc"], "cannot write in the folder '/proc'"),
+        (["chat", "--agent", nope, "--user", nope, "--out-dir", "/proc/new"], "cannot create the folder"),
+        (["replay", "--script", str(script), "--agent", nope, "--user", nope, "--out-dir", "/proc"], "cannot write"),
+        (["chat", "--resume", str(tmp_path / "gone"), "--out-dir", str(tmp_path / "o")], "--resume .* is not a folder"),
+    ]  # fmt: skip
+    for argv, match in cases:
+        assert main(argv) == 2, argv
+        err = _one_error_line(capsys)
+        assert re.search(match, err), (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "notes.txt",
+        "script.txt",
+    ]  # no probe files, no folders
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in any folder")
+def test_a_read_only_out_dir_is_refused(tmp_path, capsys):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        argv = ["chat", "--agent", "a.png", "--user", "b.png", "--out-dir", str(ro / "sub")]
+        assert main(argv) == 2
+        assert "permission denied" in _one_error_line(capsys)
+    finally:
+        ro.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["chat", "--agent", "a.png", "--user", "b.png", "--turns", "21", "--out-dir", "o"], "more than 20 turns"),
+        (["chat", "--agent", "a.png", "--user", "b.png", "--turns", "0", "--out-dir", "o"], "at least 1"),
+        (["chat", "--agent", "a.png", "--user", "b.png", "--seed", "-1", "--out-dir", "o"], "between 0 and 4294967295"),
+        (["say", "--portrait", "x.png", "--text", "hi", "--seed", str(2**32), "--out", "o.mp4"], "between 0 and"),
+        (["replay", "--script", "s", "--agent", "a", "--user", "b", "--seed", "1.5", "--out-dir", "o"], "whole number"),
+    ],
+)  # fmt: skip
+def test_turns_and_seed_limits_are_argument_errors(argv, match, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert re.search(match, capsys.readouterr().err.strip().splitlines()[-1])
+
+
+def test_turns_and_seed_limits_are_inclusive():
+    from warmchat.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["chat", "--agent", "a", "--user", "b", "--turns", "20", "--seed", str(2**32 - 1), "--out-dir", "o"]
+    )
+    assert (args.turns, args.seed) == (20, 2**32 - 1)

@@ -8,24 +8,114 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from warmchat.emotion import EMOTIONS, EmotionState, check_emotion_name, check_intensity
 from warmchat.errors import UserInputError
 
+MAX_TURNS = 20  # one `chat` run; a longer conversation continues with --resume
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
 
-def _positive_int(x: str) -> int:
+
+def _whole_number(x: str) -> int:
     try:
-        v = int(x)
+        return int(x)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{x!r} is not a whole number") from None
+
+
+def _positive_int(x: str) -> int:
+    v = _whole_number(x)
     if v < 1:
         raise argparse.ArgumentTypeError(f"{x!r} must be at least 1")
     return v
+
+
+def _turns(x: str) -> int:
+    v = _positive_int(x)
+    if v > MAX_TURNS:
+        raise argparse.ArgumentTypeError(
+            f"{x!r} is more than {MAX_TURNS} turns: run at most {MAX_TURNS}, then continue with --resume"
+        )
+    return v
+
+
+def _seed(x: str) -> int:
+    v = _whole_number(x)
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{x!r} is not between 0 and {MAX_SEED}")
+    return v
+
+
+# OSErrors whose reason helps the user; others (ENOENT from /proc, say) read as noise.
+_TOLD_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG}
+
+
+def _why(e: OSError) -> str:
+    """`` (reason)`` for an OSError worth explaining, in words (no errno numbers, no reprs), else ''."""
+    if e.errno in _TOLD_ERRNOS and e.strerror:
+        return f" ({e.strerror.rstrip('.').lower()})"
+    return ""
+
+
+def _probe_writable(folder: Path, option: str, name: str) -> None:
+    """Create and delete a temporary file in ``folder``; UserInputError when that fails."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".warmchat-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise UserInputError(
+            f"{option} {name!r}: cannot write in the folder {str(folder)!r}{_why(e)}:"
+            " choose a folder you can write to."
+        ) from None
+
+
+def _probe_folder(folder: Path, option: str, name: str, fix: str) -> None:
+    """Check that files can be written in ``folder``, creating it (and its parents) to try.
+
+    Folders created only for the probe are removed again, so a mistake found later
+    (a bad portrait, say) leaves nothing behind; the pipeline creates them for real.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise UserInputError(f"{option} {name!r}: {str(folder)!r} is a file, not a folder: {fix}.")
+    missing = [f for f in (folder, *folder.parents) if not f.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserInputError(
+            f"{option} {name!r}: cannot create the folder {str(folder)!r}{_why(e)}:"
+            " choose a folder you can write to."
+        ) from None
+    try:
+        _probe_writable(folder, option, name)
+    finally:
+        for f in missing:  # deepest first
+            try:
+                f.rmdir()
+            except OSError:
+                break
+
+
+def _check_out_dir(name: str, option: str = "--out-dir") -> Path:
+    """``name`` is (or can become) a folder we can write in: checked before any work."""
+    _probe_folder(Path(name), option, name, "name a folder (it is created if missing)")
+    return Path(name)
+
+
+def _check_out_file(name: str, option: str = "--out") -> Path:
+    """The file ``name`` can be written (its folder created if missing): checked before any work."""
+    out = Path(name)
+    if out.is_dir():
+        raise UserInputError(f"{option} {name!r} is a folder: name the file to write, ending in .mp4.")
+    _probe_folder(out.parent, option, name, "choose another path for the video")
+    return out
 
 
 def _add_speaker(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--audio", help="speech to lip-sync (wav, mp3, ogg, flac, m4a, ...)")
     s.add_argument("--emotion", default="neutral", help=f"one of: {', '.join(EMOTIONS)} (default neutral)")
     s.add_argument("--intensity", default="0.7", help="emotion intensity between 0 and 1 (default 0.7)")
-    s.add_argument("--seed", type=int, default=0, help="random seed for blinks and head motion")
+    s.add_argument("--seed", type=_seed, default=0, help="random seed for blinks and head motion")
     s.add_argument("--out", required=True, help="output mp4 path")
     _add_speaker(s)
 
@@ -67,11 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--resume", help="a folder written by an earlier `chat` (or saved by the app) to continue")
     c.add_argument(
         "--turns",
-        type=_positive_int,
+        type=_turns,
         default=1,
-        help="turns to run; later user lines come from a second persona",
+        help=f"turns to run (1-{MAX_TURNS}); later user lines come from a second persona",
     )
-    c.add_argument("--seed", type=int, default=0, help="random seed")
+    c.add_argument("--seed", type=_seed, default=0, help="random seed")
     c.add_argument("--out-dir", required=True, help="folder for turn clips, conversation.mp4 and itt.json")
     _add_speaker(c)
 
@@ -81,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--script", required=True, help="script file (.txt or .json)")
     r.add_argument("--agent", required=True, help="portrait of A, the agent (left)")
     r.add_argument("--user", required=True, help="portrait of B, the user (right)")
-    r.add_argument("--seed", type=int, default=0, help="random seed")
+    r.add_argument("--seed", type=_seed, default=0, help="random seed")
     r.add_argument("--out-dir", required=True, help="folder for clips, conversation.mp4 and itt.json")
     _add_speaker(r)
 
@@ -126,6 +216,7 @@ def _say(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".mp4":
         raise UserInputError(f"--out {args.out!r} must end in .mp4.")
+    _check_out_file(args.out)  # before any model loads
     pipe = WarmChatPipeline(PipelineConfig(seed=args.seed, speaker=args.speaker))
     t = time.perf_counter()
     pipe.say(args.portrait, out, text=args.text, audio=args.audio, emotion=emotion, seed=args.seed)
@@ -142,7 +233,11 @@ def _chat(args) -> int:
         )
     if args.message is not None:
         check_message(args.message, 10_000)  # fail fast, before loading anything
-    out = Path(args.out_dir)
+    if args.resume is not None and not Path(args.resume).is_dir():
+        raise UserInputError(
+            f"--resume {args.resume!r} is not a folder: pass the folder an earlier `chat` (or the app) wrote."
+        )
+    out = _check_out_dir(args.out_dir)
     pipe = WarmChatPipeline(PipelineConfig(seed=args.seed, speaker=args.speaker))
     if args.resume:
         conv = pipe.load_conversation(args.resume, work_dir=out)
@@ -173,7 +268,7 @@ def _replay(args) -> int:
     from warmchat.script import parse_script
 
     lines = parse_script(Path(args.script)) if Path(args.script).suffix else parse_script(args.script)
-    out = Path(args.out_dir)
+    out = _check_out_dir(args.out_dir)
     pipe = WarmChatPipeline(PipelineConfig(seed=args.seed, speaker=args.speaker))
     conv = pipe.new_conversation(args.agent, args.user, work_dir=out)
     clips = pipe.replay(conv, lines, progress=lambda f, d: d.startswith("Rendered") and print(f"  {d}"))

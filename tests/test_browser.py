@@ -37,8 +37,13 @@ WATCH = """() => {
 
 
 @pytest.fixture(scope="module")
-def app():
-    a = App()
+def app(tmp_path_factory):
+    # The app sees no system ffmpeg or ffprobe (an empty PATH), as on a laptop or a
+    # Space without Debian's ffmpeg: the page must play the live video all the same.
+    empty = tmp_path_factory.mktemp("empty-bin")
+    assert shutil.which("ffprobe", path=str(empty)) is None
+    a = App({"PATH": str(empty)})
+    assert "ffprobe bundled" in a.log.read_text()
     yield a
     a.stop()
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from warmchat.errors import UserInputError
+from warmchat.limits import MAX_SEED
 
 CONVERSATION_FILE = "conversation.json"
 TREE_FILE = "itt.json"
@@ -212,7 +213,7 @@ def check_conversation_meta(meta: Any, what: str = "the saved conversation") -> 
     _field(meta, "turn", int, where, 0, LIMITS.max_turn, required=False)
     settings = _field(meta, "settings", dict, where, required=False) or {}
     s_where = f"{where}, settings"
-    _field(settings, "seed", int, s_where, 0, 2**32 - 1, required=False)
+    _field(settings, "seed", int, s_where, 0, MAX_SEED, required=False)
     _field(settings, "liveliness", (int, float), s_where, 0.0, 2.0, required=False)
     _field(settings, "expression_strength", (int, float), s_where, 0.0, 2.0, required=False)
     unknown = set(settings) - {"seed", "liveliness", "expression_strength"}

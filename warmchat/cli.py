@@ -18,9 +18,9 @@ from pathlib import Path
 
 from warmchat.emotion import EMOTIONS, EmotionState, check_emotion_name, check_intensity
 from warmchat.errors import UserInputError
+from warmchat.limits import MAX_SEED
 
 MAX_TURNS = 20  # one `chat` run; a longer conversation continues with --resume
-MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
 
 
 def _whole_number(x: str) -> int:

@@ -22,6 +22,7 @@ from warmchat import storage
 from warmchat.archive import unpack_zip
 from warmchat.emotion import EmotionState, check_emotion_name, check_intensity
 from warmchat.errors import UserInputError
+from warmchat.limits import MAX_SEED
 from warmchat.live import Event, Hooks, live
 from warmchat.pipeline import Conversation, WarmChatPipeline
 from warmchat.script import parse_script
@@ -32,7 +33,6 @@ AUTO = "auto"  # emotion choice: let the dialogue engine decide
 START = "n0"  # the tree's root: "continue from the start"
 LATEST = "latest"  # "continue from the current node": the default, also for API callers
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # a saved conversation (zip) may not be bigger
-MAX_SEED = 2**32 - 1  # numpy's seeds are unsigned 32-bit words
 
 
 @dataclass

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from conftest import REST_POSE, expression
 from PIL import Image
 
+from warmchat.emotion import EmotionState
 from warmchat.errors import PortraitError
 from warmchat.metrics import measure
+from warmchat.motion.presets import emotion_expression
+from warmchat.motion.tracks import CH
+from warmchat.render import face as F
 from warmchat.render.face import PortraitConfig, load_portrait, read_image
-from warmchat.render.warp import WarpRenderer
+from warmchat.render.warp import WarpConfig, WarpRenderer
 
 
 def test_default_portraits_are_cropped_around_the_face(astronaut_face, monalisa_face):
@@ -80,10 +85,26 @@ def test_huge_images_are_downscaled_or_refused(tmp_path):
         load_portrait(big, PortraitConfig(max_input_pixels=4_000_000))
 
 
-def test_rest_frame_reproduces_the_portrait(astronaut_renderer, astronaut_face):
-    frame = astronaut_renderer.render(expression(), REST_POSE)
+def test_rest_frame_reproduces_the_portrait(astronaut_face, monalisa_face):
+    # Without neutralising, the rest frame is the portrait itself.
+    frame = WarpRenderer(astronaut_face, WarpConfig(neutralize=False)).render(expression(), REST_POSE)
     diff = np.abs(frame.astype(int) - astronaut_face.image.astype(int))
     assert diff.mean() < 1.0
+    # The Mona Lisa's closed lips and level brows are neutral: her rest frame stays hers.
+    mona = WarpRenderer(monalisa_face)
+    assert mona.rest.correction[CH["mouthClose"]] == 0 and mona.rest.correction[CH["browInnerUp"]] == 0
+
+
+def test_a_smiling_portrait_is_neutral_at_rest_and_sad_reads_sad(astronaut_renderer, astronaut_face):
+    """The astronaut smiles with parted lips: neutral takes the smile away, happy gives it back."""
+    own = measure(astronaut_face.image)
+    neutral = measure(astronaut_renderer.render(expression(), REST_POSE))
+    happy = measure(astronaut_renderer.render(emotion_expression(EmotionState.of("happy", 1.0)), REST_POSE))
+    sad = measure(astronaut_renderer.render(emotion_expression(EmotionState.of("sad", 0.9)), REST_POSE))
+    assert own.corner_lift > 0.12 and own.mouth_open > 0.1  # the portrait as it is
+    assert neutral.corner_lift < 0.05 and neutral.mouth_open < 0.04  # re-traced: lips closed, no smile
+    assert happy.corner_lift > own.corner_lift - 0.03  # happy keeps at least about her own smile
+    assert sad.corner_lift < neutral.corner_lift - 0.01 and sad.inner_brow_height > neutral.inner_brow_height
 
 
 def test_mouth_opening_follows_jaw_open(astronaut_renderer, monalisa_face):
@@ -115,7 +136,7 @@ def test_smile_blink_brows_and_turns_are_visible(astronaut_renderer):
     assert brows_down.brow_height < rest.brow_height - 0.02
     right = measure(r.render(expression(), np.array([12, 0, 0, 0, 0, 1.0])))
     left = measure(r.render(expression(), np.array([-12, 0, 0, 0, 0, 1.0])))
-    assert right.nose_x > rest.nose_x + 0.05 > left.nose_x + 0.1
+    assert right.nose_x > rest.nose_x + 0.05 and left.nose_x < rest.nose_x - 0.04
 
 
 def test_background_stays_still_when_the_head_moves(astronaut_renderer, astronaut_face):
@@ -124,3 +145,21 @@ def test_background_stays_still_when_the_head_moves(astronaut_renderer, astronau
     for ys, xs in corners:
         diff = np.abs(frame[ys, xs].astype(int) - astronaut_face.image[ys, xs].astype(int)).mean()
         assert diff < 2.0
+
+
+def test_a_blink_closes_the_eye_with_skin_not_a_smear(astronaut_renderer):
+    """Re-traced, a shut blink reads as a closed eye (real blinks go below 0.3 of open); the lid is skin-coloured."""
+    r = astronaut_renderer
+    open_ = measure(r.render(expression(), REST_POSE))
+    shut_frame = r.render(expression(eyeBlinkLeft=1, eyeBlinkRight=1), REST_POSE)
+    shut = measure(shut_frame)
+    assert shut.eye_open < 0.35 * open_.eye_open
+    # Inside the eye opening of the open frame, the shut lid is skin: even in tone, where
+    # the open eye has white sclera beside a dark iris (a squeezed eye would keep both).
+    lm = r.landmarks(expression(), REST_POSE)
+    eye = np.zeros(shut_frame.shape[:2], np.uint8)
+    cv2.fillPoly(eye, [np.round(lm[F.EYE_R_UPPER + F.EYE_R_LOWER[::-1]]).astype(np.int32)], 1)
+    grey = np.float32([0.299, 0.587, 0.114])
+    spread_open = (r.image[eye > 0] @ grey).std()
+    spread_shut = (shut_frame[eye > 0] @ grey).std()
+    assert spread_shut < 0.7 * spread_open, (spread_shut, spread_open)

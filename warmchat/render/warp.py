@@ -25,10 +25,13 @@ import numpy as np
 from scipy import sparse
 from scipy.spatial import Delaunay
 
-from warmchat.motion.tracks import ExpressionTrack, HeadTrack
+from warmchat.motion.presets import PRESET_MATRIX
+from warmchat.motion.tracks import CH, ExpressionTrack, HeadTrack
 from warmchat.render import face as F
 from warmchat.render.basis import build_basis
+from warmchat.render.eyes import EyelidPainter
 from warmchat.render.mouth import MouthPainter
+from warmchat.render.rest import RestExpression, estimate_rest
 
 
 @dataclass
@@ -43,6 +46,11 @@ class WarpConfig:
     neck_follow: float = 0.45  # how much the ring under the chin (the neck) follows the head
     border_step: int = 32  # spacing of the fixed control points on the frame border, pixels
     mouth_interior: bool = True  # paint cavity, teeth and tongue where the lips part
+    eyelids: bool = True  # paint lid skin and lashes over the eye as it blinks (eyes.py)
+    neutralize: bool = True  # take the portrait's own smile, raised brows, parted lips away (rest.py)
+
+
+_BLINKS = ("eyeBlinkLeft", "eyeBlinkRight")
 
 
 def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
@@ -92,6 +100,9 @@ class WarpRenderer:
         self.lm3 = _fold_free_depth(lm, g)  # landmarks with the depth used for head turns
         self.basis = build_basis(lm, g).astype(np.float64)  # (K, 478, 2)
         self.pivot = g["pivot"]
+        # The portrait's own expression, undone on every frame (zero when it is neutral).
+        self.rest: RestExpression | None = estimate_rest(lm, self.basis) if cfg.neutralize else None
+        self._full = PRESET_MATRIX.max(0).astype(np.float64)  # (K,) each channel's strongest emotion weight
 
         # Control points beyond the face: a head ring (hair, ears), an outer ring
         # and the frame border. Ring points extend the face oval outwards.
@@ -148,6 +159,7 @@ class WarpRenderer:
         px = np.arange(s, dtype=np.float32)
         self.full_base = np.stack(np.meshgrid(px, px), -1)  # (S, S, 2) identity map
         self.mouth = MouthPainter(self.image, lm, g) if cfg.mouth_interior else None
+        self.eyelids = EyelidPainter(self.image, lm, g) if cfg.eyelids else None
 
     # ------------------------------------------------------------------ geometry
     def landmarks(self, expression: np.ndarray, pose: np.ndarray) -> np.ndarray:
@@ -161,7 +173,9 @@ class WarpRenderer:
         r = rotation_matrix(yaw, pitch, roll) * scale
         t = np.array([tx, ty, 0.0])
         piv = self.pivot
-        # 1. Expression on the face, in the portrait's frame.
+        # 1. Expression on the face, in the portrait's frame, relative to a neutral face.
+        if self.rest is not None:
+            expression = self.rest.apply(expression, self._full)
         face = self.lm3.copy()
         face[:, :2] += np.tensordot(expression, self.basis, axes=1)
         # 2. Rigid 3-D head motion of the face and the hair ring (ring points take
@@ -216,6 +230,12 @@ class WarpRenderer:
         )
         if self.mouth is not None:
             self.mouth.paint(frame, pts)
+        if self.eyelids is not None:
+            blink = {ch: float(expression[CH[ch]]) for ch in _BLINKS}
+            if max(blink.values()) >= 0.15:
+                still = np.array(expression, np.float64)
+                still[[CH[ch] for ch in _BLINKS]] = 0.0
+                self.eyelids.paint(frame, pts, self.landmarks(still, pose), blink)
         return frame
 
     def render_track(self, expr: ExpressionTrack, head: HeadTrack):

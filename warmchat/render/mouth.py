@@ -41,6 +41,27 @@ def _roi(poly: np.ndarray, shape: tuple[int, int], margin: int = 3) -> tuple[int
     return max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
 
 
+def _sclera_colour(image: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
+    """Median colour (3,) of the whites of both eyes (eye opening minus the iris), None if unseen."""
+    h, w = image.shape[:2]
+    whites = []
+    for upper, lower, iris in (
+        (F.EYE_R_UPPER, F.EYE_R_LOWER, F.IRIS_R),
+        (F.EYE_L_UPPER, F.EYE_L_LOWER, F.IRIS_L),
+    ):
+        eye = _poly_mask((h, w), np.concatenate([pts[upper], pts[lower][::-1]])) > 128
+        c = pts[iris[0]]
+        r = float(np.linalg.norm(pts[iris[1:]] - c, axis=1).mean()) * 1.1
+        yy, xx = np.ogrid[:h, :w]
+        eye &= (xx - c[0]) ** 2 + (yy - c[1]) ** 2 > r * r
+        whites.append(image[eye].astype(np.float32))
+    px = np.concatenate(whites)
+    if len(px) < 12:
+        return None
+    luma = px @ np.float32([0.299, 0.587, 0.114])
+    return np.median(px[luma >= np.percentile(luma, 60)], axis=0)  # the lit whites, not the lid's shadow
+
+
 class MouthPainter:
     """Paints the oral cavity, teeth and tongue into rendered frames of one portrait."""
 
@@ -56,8 +77,17 @@ class MouthPainter:
         lip = image[ring].mean(0) if ring.sum() > 10 else np.array([170.0, 90, 90])
         skin_mask = _poly_mask((h, w), pts[F.FACE_OVAL]) > 128
         skin = np.median(image[skin_mask], axis=0) if skin_mask.sum() > 100 else lip
+        # Teeth take the colour of the portrait's own whites, the sclera: it has the
+        # picture's lighting, white balance and palette (a varnished painting's whites
+        # are ochre, a cartoon's are flat), so the teeth never glow pure white or blue.
+        sclera = _sclera_colour(image, pts)
         light = float(np.clip((skin @ [0.299, 0.587, 0.114]) / 175.0, 0.45, 1.0))
         white = np.array([232.0, 226, 212]) * light
+        luma = np.float32([0.299, 0.587, 0.114])
+        # Eyes with no whites to see (a tree creature, dark cartoon eyes, a squint) say
+        # nothing about the teeth: their colour would hide the open mouth.
+        if sclera is not None and float(sclera @ luma) > 0.9 * float(skin @ luma):
+            white = sclera
         self.teeth = (0.8 * white + 0.2 * skin).astype(np.float32)
         self.cavity = (lip * 0.32 + np.array([14.0, 2, 2])).astype(np.float32)
         self.tongue = (lip * 0.75 + np.array([20.0, -8, -8])).clip(0, 255).astype(np.float32)

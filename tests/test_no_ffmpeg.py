@@ -50,5 +50,10 @@ def test_a_turn_streams_with_no_ffmpeg_or_ffprobe_on_path(tmp_path):
         # The complete clip comes back too: Gradio probes it (is it H.264?) before serving it.
         assert r["chat_messages"] == 2 and r["turn_clip"] == "turn_001.mp4"
         assert "Traceback" not in app.log.read_text()
+        # The ffprobe launcher is the app's own (in its process folder), not shared in /tmp.
+        (launcher,) = app.tmp.glob("warmchat.sessions-*/bin/ffprobe")
+        assert str(app.proc.pid) in str(launcher)
     finally:
         app.stop()
+    # ... and it goes with the app: nothing of it is left in the temp dir.
+    assert not list(app.tmp.glob("warmchat.sessions-*")) and not list(app.tmp.glob("warmchat.bin*"))

@@ -43,9 +43,13 @@ def put_ffmpeg_on_path() -> str:
     reads files with the FFmpeg libraries inside the PyAV wheel (returns
     ``"bundled"``), so the live video works on a machine with no ffmpeg at all.
     """
+    from warmchat import storage
+
     exe = Path(ffmpeg_exe())
+    # In this process's own folder (storage.py): deleted when the app stops, swept if it was
+    # killed, and never shared with another install's app, whose venv may differ or go away.
     # Not "warmchat-*": that is what conversation folders are called (the load test counts them).
-    folder = Path(tempfile.gettempdir()) / f"warmchat.bin-{os.getuid()}"
+    folder = storage.sessions_root() / "bin"
     folder.mkdir(exist_ok=True)
     path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p) != folder]
     system = shutil.which("ffprobe", path=os.pathsep.join(path))
@@ -287,10 +291,13 @@ class SegmentedClipWriter:
             "ffconcat version 1.0\nstream\nexact_stream_id 1\n"
             + "".join(f"file '{s.path.resolve()}'\n" for s in self.segments)
         )
+        # The length is set exactly (-t), not by -shortest: which stream ffmpeg sees end
+        # first depends on how its threads are scheduled, and on a busy machine
+        # -shortest cut the clip's last frame now and then.
         cmd = [ffmpeg_exe(), "-y", "-nostdin", "-hide_banner", "-loglevel", "error",
                "-f", "concat", "-safe", "0", "-i", str(lst), "-i", str(wav),
                "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", self.cfg.audio_bitrate,
-               "-shortest", "-movflags", "+faststart", str(self.path)]  # fmt: skip
+               "-t", f"{self.n / self.fps:.6f}", "-movflags", "+faststart", str(self.path)]  # fmt: skip
         res = subprocess.run(cmd, capture_output=True, text=True)
         wav.unlink(missing_ok=True)
         lst.unlink(missing_ok=True)

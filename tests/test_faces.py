@@ -92,3 +92,34 @@ def test_say_emotions_show_on_their_cues(emotion_cues):
     assert emotion_cues["angry"]["brow_height"] < n["brow_height"] - 0.015
     assert emotion_cues["surprised"]["brow_height"] > n["brow_height"] + 0.02
     assert emotion_cues["surprised"]["eye_open"] > n["eye_open"] + 0.01
+
+
+def test_full_strength_emotions_read_as_intended_by_a_fer_2013_judge():
+    """Still frames at intensity 0.9, judged by the FER-2013 classifier the bench uses.
+
+    Grace Hopper reads happy, sad and angry (before the stronger presets: angry for
+    happy, neutral for sad); the smiling astronaut, neutralised, reads sad and
+    surprised rather than her own smile (before: happy for every emotion).
+    """
+    from warmchat.bench.evaluators import load
+    from warmchat.emotion import EmotionState
+    from warmchat.motion.presets import emotion_expression
+    from warmchat.paths import DEFAULT_AGENT_PORTRAIT
+    from warmchat.render import face as F
+
+    judge, why = load("expression")
+    if judge is None:
+        pytest.skip(why)
+    cases = {
+        _packaged_image("matplotlib", "sample_data", "grace_hopper.jpg"): ("happy", "sad", "angry"),
+        DEFAULT_AGENT_PORTRAIT: ("sad", "surprised"),
+    }
+    for portrait, emotions in cases.items():
+        r = WarpRenderer(load_portrait(portrait))
+        for emotion in emotions:
+            frame = r.render(
+                emotion_expression(EmotionState.of(emotion, 0.9)), np.array([0, 0, 0, 0, 0, 1.0])
+            )
+            (lm,) = F.detect_landmarks(frame)
+            p = judge.probabilities(frame, lm)
+            assert max(p, key=p.get) == emotion, (portrait.name, emotion, p)

@@ -15,6 +15,16 @@ import numpy as np
 from warmchat.motion.tracks import CHANNELS, K
 from warmchat.render import face as F
 
+# Strength of the emotion channels at weight 1, relative to the shapes below: a
+# full-strength action unit as a viewer (and a FER-2013 classifier) reads it at
+# a glance. Speech channels (jaw, lips closing, rounding) keep their measured size.
+EMOTION_GAIN: dict[str, float] = {
+    "mouthSmileLeft": 1.6, "mouthSmileRight": 1.6, "mouthFrownLeft": 1.6, "mouthFrownRight": 1.6,
+    "browInnerUp": 1.5, "browDownLeft": 1.5, "browDownRight": 1.5, "browOuterUpLeft": 1.4,
+    "browOuterUpRight": 1.4, "eyeSquint": 1.3, "cheekSquint": 1.5, "noseSneer": 1.8, "mouthPress": 1.3,
+    "eyeWide": 1.2,
+}  # fmt: skip
+
 
 def _gauss(d: np.ndarray, sigma: float) -> np.ndarray:
     return np.exp(-((d / sigma) ** 2))
@@ -176,5 +186,5 @@ def build_basis(lm: np.ndarray, geometry: dict) -> np.ndarray:
     out = np.zeros((K, n, 2), np.float32)
     for k, name in enumerate(CHANNELS):
         duv = basis[name]
-        out[k] = (duv[:, :1] * right[None] + duv[:, 1:] * down[None]) * iod
+        out[k] = (duv[:, :1] * right[None] + duv[:, 1:] * down[None]) * iod * EMOTION_GAIN.get(name, 1.0)
     return out

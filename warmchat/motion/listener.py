@@ -281,6 +281,10 @@ class LEED:
         # 1. Hold part of the emotion's expression, with a slow breathing-like
         #    drift so a held face is never frozen.
         held = emotion_expression(emotion, self.strength) * float(sum(wi * b.hold for wi, b in zip(w, rows)))
+        # A listener keeps the lips together (a closed-mouth smile): only surprise and
+        # fear drop the jaw while listening.
+        held[CH["jawOpen"]] *= float(w[EMOTIONS.index("surprised")] + w[EMOTIONS.index("fearful")])
+        held[CH["mouthUpperUp"]] *= 0.5
         vals += held[None]
         vals += 0.05 * intensity * np.abs(smooth_noise(T, rng, 0.2, K)) * (held[None] > 0)
         # 2. Smiles and brow flashes: the measured neutral listener's, as often

@@ -520,17 +520,29 @@ def _find_upright_face(rgb: np.ndarray, cfg: PortraitConfig) -> tuple[np.ndarray
     return rgb, lm, n, 0  # could not be stood up: keep it as it is
 
 
-def _square_crop(rgb: np.ndarray, cx: float, cy: float, side: float, out: int):
+def _square_crop(rgb: np.ndarray, cx: float, cy: float, side: float, out: int, soft_border: bool = False):
     """Crop a square of ``side`` pixels centred at (cx, cy), resized to ``out``.
 
-    Pixels outside the image are filled by mirroring it, so the background stays
-    plausible. Returns the crop, its top-left corner in the image, and the scale.
+    Pixels outside the image (a picture smaller than the crop) mirror it, which the
+    face detector likes; with ``soft_border`` (the crop the renderer animates) they
+    continue its edge instead, blurred with distance: a mirrored border would show
+    a second copy of the hair or the shoulder. Returns the crop, its top-left
+    corner in the image, and the scale.
     """
     sc = out / side
     x0, y0 = cx - side / 2, cy - side / 2
     m = np.array([[sc, 0, -x0 * sc], [0, sc, -y0 * sc]], np.float32)
     interp = cv2.INTER_AREA if sc < 1 else cv2.INTER_CUBIC
-    crop = cv2.warpAffine(rgb, m, (out, out), flags=interp, borderMode=cv2.BORDER_REFLECT_101)
+    border = cv2.BORDER_REPLICATE if soft_border else cv2.BORDER_REFLECT_101
+    crop = cv2.warpAffine(rgb, m, (out, out), flags=interp, borderMode=border)
+    if soft_border:
+        inside = cv2.warpAffine(np.full(rgb.shape[:2], 255, np.uint8), m, (out, out), flags=cv2.INTER_NEAREST)
+        if (inside == 0).sum() > out:  # more than a rounding row
+            # The further from the picture, the blurrier: edge streaks fade into a soft extension.
+            far = cv2.distanceTransform((inside == 0).astype(np.uint8), cv2.DIST_L2, 3)
+            w = np.clip(far / (out / 12), 0, 1)[..., None]
+            soft = cv2.GaussianBlur(cv2.GaussianBlur(crop, (0, 0), out / 16), (0, 0), out / 16)
+            crop = (crop * (1 - w) + soft * w).astype(np.uint8)
     return crop, np.array([x0, y0], np.float32), sc
 
 
@@ -570,7 +582,7 @@ def load_portrait(src, config: PortraitConfig | None = None) -> FaceModel:
             f"is at least {cfg.min_face_px} pixels wide (crop closer to the face)."
         )
     # 1. Square crop with the face at a fixed size and position (see _crop_box).
-    crop, off, sc = _square_crop(rgb, *_crop_box(rgb, lm, cfg), cfg.size)
+    crop, off, sc = _square_crop(rgb, *_crop_box(rgb, lm, cfg), cfg.size, soft_border=True)
     # 2. Trace the crop again: landmarks on the exact pixels the renderer warps.
     faces = detect_landmarks(crop)
     if faces:

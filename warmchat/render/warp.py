@@ -28,6 +28,7 @@ from scipy.spatial import Delaunay
 from warmchat.motion.presets import PRESET_MATRIX
 from warmchat.motion.tracks import CH, ExpressionTrack, HeadTrack
 from warmchat.render import face as F
+from warmchat.render.background import BackgroundPlate
 from warmchat.render.basis import build_basis
 from warmchat.render.eyes import EyelidPainter
 from warmchat.render.mouth import MouthPainter
@@ -47,6 +48,7 @@ class WarpConfig:
     border_step: int = 32  # spacing of the fixed control points on the frame border, pixels
     mouth_interior: bool = True  # paint cavity, teeth and tongue where the lips part
     eyelids: bool = True  # paint lid skin and lashes over the eye as it blinks (eyes.py)
+    background_plate: bool = True  # what a moving head uncovers is background, not a copy (background.py)
     neutralize: bool = True  # take the portrait's own smile, raised brows, parted lips away (rest.py)
 
 
@@ -160,6 +162,7 @@ class WarpRenderer:
         self.full_base = np.stack(np.meshgrid(px, px), -1)  # (S, S, 2) identity map
         self.mouth = MouthPainter(self.image, lm, g) if cfg.mouth_interior else None
         self.eyelids = EyelidPainter(self.image, lm, g) if cfg.eyelids else None
+        self.background = BackgroundPlate(self.image, lm) if cfg.background_plate else None
 
     # ------------------------------------------------------------------ geometry
     def landmarks(self, expression: np.ndarray, pose: np.ndarray) -> np.ndarray:
@@ -225,9 +228,11 @@ class WarpRenderer:
     def render(self, expression: np.ndarray, pose: np.ndarray) -> np.ndarray:
         """One frame (S, S, 3) uint8 RGB for an expression (K,) and pose (6,)."""
         m, pts = self.sample_map(expression, pose)
-        frame = cv2.remap(
-            self.image, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
-        )
+        # Beyond the frame's edge the picture continues as its edge row (a mirror would
+        # bring a second copy of the hair into the frame when the head dips).
+        frame = cv2.remap(self.image, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if self.background is not None:
+            self.background.composite(frame, m)
         if self.mouth is not None:
             self.mouth.paint(frame, pts)
         if self.eyelids is not None:

@@ -90,21 +90,17 @@ def estimate_rest(lm: np.ndarray, basis: np.ndarray, neutral: NeutralRange | Non
         "mouth_open": max(0.0, base[2] - neutral.mouth_open),
     }
     # 1. A smile: the smile channels, run backwards, lower and narrow the corners.
-    smile = ["mouthSmileLeft", "mouthSmileRight"]
-    d = effect(smile)[0]
-    if excess["corner_lift"] > 0 and d > 1e-4:
-        w = float(np.clip(excess["corner_lift"] / d, 0.0, 2.0))
-        for c in smile:
-            correction[CH[c]] -= w
-            own[CH[c]] = w
     # 2. Raised brows: both brow raisers backwards.
-    brows = ["browInnerUp", "browOuterUpLeft", "browOuterUpRight"]
-    d = effect(brows)[1]
-    if excess["brow_height"] > 0 and d > 1e-4:
-        w = float(np.clip(excess["brow_height"] / d, 0.0, 0.7))
-        for c in brows:
-            correction[CH[c]] -= w
-            own[CH[c]] = w
+    for cue, i, channels, cap in (
+        ("corner_lift", 0, ["mouthSmileLeft", "mouthSmileRight"], 2.0),
+        ("brow_height", 1, ["browInnerUp", "browOuterUpLeft", "browOuterUpRight"], 0.7),
+    ):
+        d = effect(channels)[i]
+        if excess[cue] > 0 and d > 1e-4:
+            w = float(np.clip(excess[cue] / d, 0.0, cap))
+            for c in channels:
+                correction[CH[c]] -= w
+                own[CH[c]] = w
     # 3. Parted lips: the lips are closed (the channel closes the portrait's own gap).
     d = -effect(["mouthClose"])[2]
     if excess["mouth_open"] > 0 and d > 1e-4:

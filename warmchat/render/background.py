@@ -26,15 +26,8 @@ log = logging.getLogger(__name__)
 
 def _segment(rgb: np.ndarray) -> np.ndarray:
     """(H, W) float32 in [0, 1]: how much each pixel is the person (MediaPipe selfie segmentation)."""
-    import mediapipe as mp
-
     with F._MP_LOCK:
-        if "selfie" not in F._MP_MODELS:
-            with F._quiet_native_stderr():
-                F._MP_MODELS["selfie"] = mp.solutions.selfie_segmentation.SelfieSegmentation(
-                    model_selection=0
-                )
-        res = F._MP_MODELS["selfie"].process(np.ascontiguousarray(rgb))
+        res = F._mp_model("selfie").process(np.ascontiguousarray(rgb))
     if res.segmentation_mask is None:
         return np.zeros(rgb.shape[:2], np.float32)
     return np.clip(res.segmentation_mask.astype(np.float32), 0, 1)
@@ -63,8 +56,6 @@ class BackgroundPlate:
         big = cv2.resize(filled, (s, s), interpolation=cv2.INTER_CUBIC)
         keep = cv2.GaussianBlur((1 - hole).astype(np.float32), (0, 0), 2.0)[..., None]
         self.plate = (image * keep + big * (1 - keep)).astype(np.uint8)  # (S, S, 3)
-        px = np.arange(s, dtype=np.float32)
-        self._base = np.stack(np.meshgrid(px, px), -1)  # (S, S, 2) the identity map
 
     def composite(self, frame: np.ndarray, sample_map: np.ndarray) -> None:
         """Replace, in ``frame`` (S, S, 3 uint8, the warped portrait) in place, every pixel the
@@ -78,7 +69,9 @@ class BackgroundPlate:
         # 1. Only where the warp moves pixels is there anything to do: find that window on
         #    a coarse copy of the map's offsets (the warp leaves the frame's edges still).
         step = 8
-        off = np.abs(sample_map[::step, ::step] - self._base[::step, ::step]).max(-1)  # (S/8, S/8)
+        px = np.arange(0, s, step, dtype=np.float32)
+        grid = np.stack(np.meshgrid(px, px), -1)  # (S/8, S/8, 2) the identity map, coarse
+        off = np.abs(sample_map[::step, ::step] - grid).max(-1)  # (S/8, S/8)
         ys, xs = np.nonzero(off.max(1) > 0.05)[0], np.nonzero(off.max(0) > 0.05)[0]
         if len(ys) == 0:
             return

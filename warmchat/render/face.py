@@ -194,6 +194,9 @@ def _mp_model(kind: str):
                     min_detection_confidence=0.5,
                 )  # fmt: skip
                 model.process(np.zeros((64, 64, 3), np.uint8))  # the first call logs too
+        elif kind == "selfie":  # person / background segmentation (render/background.py)
+            with _quiet_native_stderr():
+                model = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
         else:  # "detect0": short-range detector, "detect1": full-range (small faces)
             with _quiet_native_stderr():
                 model = mp.solutions.face_detection.FaceDetection(

@@ -18,14 +18,7 @@ import cv2
 import numpy as np
 
 from warmchat.render import face as F
-
-_SUB = 4  # sub-pixel bits for cv2.fillPoly / polylines
-
-
-def _fill(shape: tuple[int, int], pts: np.ndarray) -> np.ndarray:
-    m = np.zeros(shape, np.uint8)
-    cv2.fillPoly(m, [np.round(pts * (1 << _SUB)).astype(np.int32)], 255, cv2.LINE_AA, _SUB)
-    return m
+from warmchat.render.mouth import LUMA, SUB_BITS, poly_mask
 
 
 def _eye_outline(upper: np.ndarray, lower: np.ndarray, corners: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -49,11 +42,11 @@ class EyelidPainter:
         self.lid: list[np.ndarray] = []  # per eye: the lid skin's colour (3,) float32
         self.lash: list[np.ndarray] = []  # per eye: the darkest colour of the lid line (3,)
         for upper, _lower, above, _corners, _ch in self.EYES:
-            band = _fill((h, w), np.concatenate([pts[upper], pts[above[0]][::-1]])) > 128
+            band = poly_mask((h, w), np.concatenate([pts[upper], pts[above[0]][::-1]])) > 128
             skin = image[band].astype(np.float32)
             if len(skin) < 8:  # a tiny face: take the skin around the eye instead
-                skin = image[_fill((h, w), pts[F.FACE_OVAL]) > 128].astype(np.float32)
-            luma = skin @ np.float32([0.299, 0.587, 0.114])
+                skin = image[poly_mask((h, w), pts[F.FACE_OVAL]) > 128].astype(np.float32)
+            luma = skin @ LUMA
             # The lid skin: the lit part of the band (the crease and lashes are the darker).
             self.lid.append(np.median(skin[luma >= np.percentile(luma, 70)], axis=0))
             self.lash.append(np.percentile(skin, 5, axis=0).astype(np.float32) * 0.6)
@@ -89,8 +82,11 @@ class EyelidPainter:
             shape = (y1 - y0, x1 - x0)
             # 1. The band the lid covers: open lid line -> this frame's lid line, inside the eye.
             # (grown by a pixel or so, so the corners of the eye are covered too)
-            eye = cv2.dilate(_fill(shape, outline - off), np.ones((3, 3), np.uint8)).astype(np.float32) / 255
-            band = _fill(shape, np.concatenate([cs[0][None], lid_open, cs[1][None], lid_now[::-1]]) - off)
+            eye = (
+                cv2.dilate(poly_mask(shape, outline - off), np.ones((3, 3), np.uint8)).astype(np.float32)
+                / 255
+            )
+            band = poly_mask(shape, np.concatenate([cs[0][None], lid_open, cs[1][None], lid_now[::-1]]) - off)
             cover = np.minimum(eye, band.astype(np.float32) / 255)
             cover = cv2.GaussianBlur(cover, (0, 0), self.soft)
             # 2. Lid skin, darker towards its edge (it curves away from the light there).
@@ -103,7 +99,7 @@ class EyelidPainter:
             skin = self.lid[k] * (1.0 - 0.18 * depth)
             roi = frame[y0:y1, x0:x1].astype(np.float32)
             # Keep a little of the warped texture (pores, make-up) under the colour.
-            luma = roi @ np.float32([0.299, 0.587, 0.114])
+            luma = roi @ LUMA
             detail = (luma - cv2.GaussianBlur(luma, (0, 0), 2.0))[..., None] * 0.8
             # Feather the top: where the lid meets the skin above, no edge may show (a
             # tracker, like a viewer, would take it for the lid line of an open eye).
@@ -113,9 +109,9 @@ class EyelidPainter:
             # 3. Lashes along the lid's edge, as it comes down.
             if b > 0.4:
                 lash = np.zeros(shape, np.uint8)
-                line = np.round((lid_now - off) * (1 << _SUB)).astype(np.int32)
+                line = np.round((lid_now - off) * (1 << SUB_BITS)).astype(np.int32)
                 thick = max(1, round(self.iod * 0.025))
-                cv2.polylines(lash, [line], False, 255, thick, cv2.LINE_AA, _SUB)
+                cv2.polylines(lash, [line], False, 255, thick, cv2.LINE_AA, SUB_BITS)
                 la = cv2.GaussianBlur(lash, (0, 0), self.soft * 0.7).astype(np.float32)[..., None] / 255
                 la *= 0.75 * min(1.0, (b - 0.4) / 0.4)
                 out = out * (1 - la) + self.lash[k] * la

@@ -26,12 +26,14 @@ _MID_UP = F.LIPS_UPPER_INNER[3:8]  # central inner upper-lip points, left -> rig
 _MID_LO = F.LIPS_LOWER_INNER[2:7]  # their lower partners, same order
 _LO_CURVE = [F.LIPS_UPPER_INNER[0], *F.LIPS_LOWER_INNER, F.LIPS_UPPER_INNER[-1]]  # left -> right
 _SKULL = 2  # the landmark under the nose tip: moves with the head, not with expressions
-_SUB = 4  # sub-pixel bits for cv2.fillPoly (coordinates * 16)
+SUB_BITS = 4  # sub-pixel bits for cv2.fillPoly (coordinates * 16)
+LUMA = np.float32([0.299, 0.587, 0.114])  # Rec. 601 weights: the brightness of an RGB colour
 
 
-def _poly_mask(shape: tuple[int, int], pts: np.ndarray) -> np.ndarray:
+def poly_mask(shape: tuple[int, int], pts: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 mask, 255 inside the polygon ``pts`` (N, 2), anti-aliased at sub-pixel precision."""
     m = np.zeros(shape, np.uint8)
-    cv2.fillPoly(m, [np.round(pts * (1 << _SUB)).astype(np.int32)], 255, cv2.LINE_AA, _SUB)
+    cv2.fillPoly(m, [np.round(pts * (1 << SUB_BITS)).astype(np.int32)], 255, cv2.LINE_AA, SUB_BITS)
     return m
 
 
@@ -49,7 +51,7 @@ def _sclera_colour(image: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
         (F.EYE_R_UPPER, F.EYE_R_LOWER, F.IRIS_R),
         (F.EYE_L_UPPER, F.EYE_L_LOWER, F.IRIS_L),
     ):
-        eye = _poly_mask((h, w), np.concatenate([pts[upper], pts[lower][::-1]])) > 128
+        eye = poly_mask((h, w), np.concatenate([pts[upper], pts[lower][::-1]])) > 128
         c = pts[iris[0]]
         r = float(np.linalg.norm(pts[iris[1:]] - c, axis=1).mean()) * 1.1
         yy, xx = np.ogrid[:h, :w]
@@ -58,7 +60,7 @@ def _sclera_colour(image: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
     px = np.concatenate(whites)
     if len(px) < 12:
         return None
-    luma = px @ np.float32([0.299, 0.587, 0.114])
+    luma = px @ LUMA
     return np.median(px[luma >= np.percentile(luma, 60)], axis=0)  # the lit whites, not the lid's shadow
 
 
@@ -71,22 +73,21 @@ class MouthPainter:
         h, w = image.shape[:2]
         pts = lm[:, :2].astype(np.float32)
         # Colours from the portrait: lips (ring between outer and inner contours), skin.
-        outer = _poly_mask((h, w), pts[F.LIPS_UPPER_OUTER + F.LIPS_LOWER_OUTER[::-1]])
-        inner = _poly_mask((h, w), pts[_INNER])
+        outer = poly_mask((h, w), pts[F.LIPS_UPPER_OUTER + F.LIPS_LOWER_OUTER[::-1]])
+        inner = poly_mask((h, w), pts[_INNER])
         ring = (outer > 128) & (inner < 128)
         lip = image[ring].mean(0) if ring.sum() > 10 else np.array([170.0, 90, 90])
-        skin_mask = _poly_mask((h, w), pts[F.FACE_OVAL]) > 128
+        skin_mask = poly_mask((h, w), pts[F.FACE_OVAL]) > 128
         skin = np.median(image[skin_mask], axis=0) if skin_mask.sum() > 100 else lip
         # Teeth take the colour of the portrait's own whites, the sclera: it has the
         # picture's lighting, white balance and palette (a varnished painting's whites
         # are ochre, a cartoon's are flat), so the teeth never glow pure white or blue.
         sclera = _sclera_colour(image, pts)
-        light = float(np.clip((skin @ [0.299, 0.587, 0.114]) / 175.0, 0.45, 1.0))
+        light = float(np.clip((skin @ LUMA) / 175.0, 0.45, 1.0))
         white = np.array([232.0, 226, 212]) * light
-        luma = np.float32([0.299, 0.587, 0.114])
         # Eyes with no whites to see (a tree creature, dark cartoon eyes, a squint) say
         # nothing about the teeth: their colour would hide the open mouth.
-        if sclera is not None and float(sclera @ luma) > 0.9 * float(skin @ luma):
+        if sclera is not None and float(sclera @ LUMA) > 0.9 * float(skin @ LUMA):
             white = sclera
         self.teeth = (0.8 * white + 0.2 * skin).astype(np.float32)
         self.cavity = (lip * 0.32 + np.array([14.0, 2, 2])).astype(np.float32)
@@ -100,7 +101,7 @@ class MouthPainter:
             poly = pts[_INNER]
             x0, y0, x1, y1 = _roi(poly, (h, w))
             off = np.array([x0, y0], np.float32)
-            mask = _poly_mask((y1 - y0, x1 - x0), poly - off).astype(np.float32) / 255
+            mask = poly_mask((y1 - y0, x1 - x0), poly - off).astype(np.float32) / 255
             up, lo = pts[F.LIPS_UPPER_INNER] - off, pts[_LO_CURVE] - off
             xs = np.arange(x1 - x0, dtype=np.float32)
             mid = (np.interp(xs, up[:, 0], up[:, 1]) + np.interp(xs, *lo[np.argsort(lo[:, 0])].T)) / 2
@@ -129,7 +130,7 @@ class MouthPainter:
             return
         off = np.array([x0, y0], np.float32)
         shape = (y1 - y0, x1 - x0)
-        mouth = _poly_mask(shape, poly - off).astype(np.float32) / 255.0
+        mouth = poly_mask(shape, poly - off).astype(np.float32) / 255.0
         up = pts[F.LIPS_UPPER_INNER] - off  # (11, 2) left -> right
         lo = pts[_LO_CURVE] - off
         width = float(np.linalg.norm(up[-1] - up[0]))
@@ -180,7 +181,7 @@ class MouthPainter:
             def band(edge: np.ndarray, thickness: float, color: np.ndarray, sign: float) -> None:
                 nonlocal interior
                 poly_t = np.concatenate([edge, (edge + sign * self.down * thickness)[::-1]])
-                m = cv2.GaussianBlur(_poly_mask(shape, poly_t), (0, 0), self.soft).astype(np.float32)
+                m = cv2.GaussianBlur(poly_mask(shape, poly_t), (0, 0), self.soft).astype(np.float32)
                 m = m[..., None] * (show / 255)
                 yy = np.arange(shape[0], dtype=np.float32)[:, None, None]
                 rel = np.clip((yy - edge[:, 1].mean()) * sign / max(thickness, 1), 0, 1)

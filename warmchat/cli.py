@@ -182,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--record", action="store_true", help="append the headline figures to docs/bench_history.jsonl"
     )
     b.add_argument(
-        "--sections", help="comma-separated subset: speed,lipsync,identity,emotion,motion,head,text_emotion"
+        "--sections",
+        help="comma-separated subset: speed,lipsync,identity,emotion,motion,head,text_emotion,faces (faces takes ~7 min; --quick leaves it out unless named)",
     )
     return p
 

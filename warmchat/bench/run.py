@@ -13,7 +13,11 @@ Sections (each a dict of figures; a figure that cannot be measured is a dict
 4. emotion: landmark cues of each emotion against neutral, FER-2013 agreement;
 5. motion: head-pose spread and smoothness, blinks, jitter, vs the real videos, re-traced;
    head: the generated head tracks themselves, seams in a minute, seed diversity;
-6. text emotion: classifier accuracy on the labelled sentences.
+6. text emotion: classifier accuracy on the labelled sentences;
+7. faces: issue 12's measure on many portraits (``warmchat.bench.faces``): FER-2013
+   read-as-intended share per emotion speaking and listening, blink depth and rate,
+   identity while emoting, the ghost check. It takes minutes, so ``--quick`` leaves
+   it out unless ``--sections`` names it.
 
 Inputs are fixed: the default portraits, fixed sentences, seed 0.
 """
@@ -458,14 +462,25 @@ def bench_text_emotion(quick: bool) -> dict:
     return out
 
 
+# ----------------------------------------------------------------------------- 7. faces
+def bench_faces(quick: bool, log=print) -> dict:
+    """Issue 12's faces bench (see ``warmchat.bench.faces``); the contact sheet is written only by its own CLI."""
+    from warmchat.bench.faces import run as run_faces
+
+    return run_faces(quick=quick, sheet=None, log=log)
+
+
 # ----------------------------------------------------------------------------- runner
-SECTIONS = ("speed", "lipsync", "identity", "emotion", "motion", "head", "text_emotion")
+SECTIONS = ("speed", "lipsync", "identity", "emotion", "motion", "head", "text_emotion", "faces")
+SLOW_SECTIONS = ("faces",)  # left out of --quick unless named
 
 
 def run(quick: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) -> dict:
     from warmchat.pipeline import PipelineConfig, WarmChatPipeline
 
     t0 = time.perf_counter()
+    if quick and tuple(sections) == SECTIONS:
+        sections = tuple(s for s in SECTIONS if s not in SLOW_SECTIONS)
     pipe = WarmChatPipeline(PipelineConfig(seed=0))
     result: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -491,6 +506,7 @@ def run(quick: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) ->
                 "motion": lambda: bench_motion(pipe, work, quick),
                 "head": lambda: bench_head(pipe, quick),
                 "text_emotion": lambda: bench_text_emotion(quick),
+                "faces": lambda: bench_faces(quick, log),
             }[name]
             result[name] = fn()
             log(f"[bench] {name} done in {time.perf_counter() - t:.1f} s")
@@ -563,6 +579,10 @@ def headline(result: dict) -> dict:
         "text_emotion_accuracy": ("text_emotion", "embedding_accuracy"),
         "head_within_real_range": ("head", "within_real_range"),
         "head_seam_60s": ("head", "seam_60s_max_over_p999"),
+        "faces_fer_emotions": ("faces", "expression", "fer_share_mean_emotions"),
+        "faces_identity_mean": ("faces", "identity", "mean"),
+        "faces_blink_depth": ("faces", "blinks_summary", "depth_median_over_portraits"),
+        "faces_ghost_all_pass": ("faces", "ghost", "all_pass"),
     }
     for k, path in rows.items():
         h[k] = _get(result, *path)

@@ -56,6 +56,24 @@ class BackgroundPlate:
         big = cv2.resize(filled, (s, s), interpolation=cv2.INTER_CUBIC)
         keep = cv2.GaussianBlur((1 - hole).astype(np.float32), (0, 0), 2.0)[..., None]
         self.plate = (image * keep + big * (1 - keep)).astype(np.uint8)  # (S, S, 3)
+        # (S, S, 2): the person mask and the head's region (what moves rigidly with the head;
+        # the whole picture until the renderer says where its head ring lies).
+        self.alpha = np.dstack([self.mask, np.ones_like(self.mask)])
+
+    def set_head_region(self, ring: np.ndarray, eyes: np.ndarray, down: np.ndarray) -> None:
+        """The polygon (N, 2) inside which the renderer moves the portrait with the head, from
+        the eyes' midpoint (2,) up (``down`` (2,) is the face's down axis): the crown, hair, a hat.
+
+        Beside the neck the ring holds background that the head carries along (a wall's edge
+        there would jump), so the region ends at the eyes."""
+        s = self.mask.shape[0]
+        region = np.zeros((s, s), np.uint8)
+        cv2.fillPoly(region, [np.round(ring).astype(np.int32)], 255)
+        yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
+        above = ((xx - eyes[0]) * down[0] + (yy - eyes[1]) * down[1]) < 0
+        region[~above] = 0
+        soft = cv2.GaussianBlur(region, (0, 0), max(1.0, s / 128)).astype(np.float32) / 255
+        self.alpha = np.dstack([self.mask, soft])
 
     def composite(self, frame: np.ndarray, sample_map: np.ndarray) -> None:
         """Replace, in ``frame`` (S, S, 3 uint8, the warped portrait) in place, every pixel the
@@ -81,10 +99,18 @@ class BackgroundPlate:
         # 2. The person mask, warped as the frame was. What the warp would bring in from
         #    beyond the frame's edge is taken as background: continuing the edge row of
         #    hair upwards draws a stalk of hair over the head.
-        a = cv2.remap(self.mask, m[..., 0], m[..., 1], cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
-        # 3. Keep the warped pixels where the person mask did not move (they are the portrait's
-        #    own, fringes included); where it moved, take the warped person over the plate.
+        ah = cv2.remap(self.alpha, m[..., 0], m[..., 1], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+        a, head = ah[..., 0], ah[..., 1]
+        # 3. Keep the warped pixels where the warp did not move them (they are the portrait's
+        #    own, hair fringes included) and where the warped person is. Inside the head's
+        #    region, what moved with the head but the segmenter missed (a cap's badge, grey
+        #    hair on a grey wall) stays too, where the person mask did not change. Elsewhere
+        #    the background the warp dragged along (a wall's edge bent into a wave) is the
+        #    plate, which is the still background itself there.
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        moved = np.abs(m[..., 0] - xx) + np.abs(m[..., 1] - yy)  # pixels
         still = self.mask[y0:y1, x0:x1]
-        keep = np.maximum(a, 1.0 - np.minimum(np.abs(a - still) * 20.0, 1.0))
+        same = head * (1.0 - np.minimum(np.abs(a - still) * 20.0, 1.0))
+        keep = np.maximum(np.maximum(a, 1.0 - np.minimum(moved, 1.0)), same)
         frame[y0:y1, x0:x1] = cv2.blendLinear(frame[y0:y1, x0:x1], self.plate[y0:y1, x0:x1], keep, 1.0 - keep)

@@ -42,15 +42,22 @@ class EyelidPainter:
         self.lid: list[np.ndarray] = []  # per eye: the lid skin's colour (3,) float32
         self.lash: list[np.ndarray] = []  # per eye: the darkest colour of the lid line (3,)
         for upper, _lower, above, _corners, _ch in self.EYES:
-            band = poly_mask((h, w), np.concatenate([pts[upper], pts[above[0]][::-1]])) > 128
+            # The lid skin between the two rings above the lid line: the band right at the lid
+            # can take in the white of a wide-open eye (a grey-white lid) or the lashes.
+            band = poly_mask((h, w), np.concatenate([pts[above[0]], pts[above[1]][::-1]])) > 128
             skin = image[band].astype(np.float32)
             if len(skin) < 8:  # a tiny face: take the skin around the eye instead
                 skin = image[poly_mask((h, w), pts[F.FACE_OVAL]) > 128].astype(np.float32)
             luma = skin @ LUMA
-            # The lid skin: the lit part of the band (the crease and lashes are the darker).
-            self.lid.append(np.median(skin[luma >= np.percentile(luma, 70)], axis=0))
-            self.lash.append(np.percentile(skin, 5, axis=0).astype(np.float32) * 0.6)
+            # The lid skin: its middle tones (the crease and lashes are darker, a highlight lighter).
+            mid = (luma >= np.percentile(luma, 40)) & (luma <= np.percentile(luma, 90))
+            self.lid.append(np.median(skin[mid] if mid.sum() >= 4 else skin, axis=0))
+            # The lashes: the darkest of the lid line itself.
+            lid_line = poly_mask((h, w), np.concatenate([pts[upper], pts[above[0]][::-1]])) > 128
+            dark = image[lid_line].astype(np.float32) if lid_line.sum() >= 8 else skin
+            self.lash.append(np.percentile(dark, 5, axis=0).astype(np.float32) * 0.6)
         self.soft = max(0.5, self.iod / 140)  # edge blur that matches the portrait's scale
+        self.down = np.asarray(geometry["down"], np.float32)  # the face's down axis (2,)
 
     def paint(
         self, frame: np.ndarray, pts: np.ndarray, pts_open: np.ndarray, blink: dict[str, float]
@@ -86,7 +93,13 @@ class EyelidPainter:
                 cv2.dilate(poly_mask(shape, outline - off), np.ones((3, 3), np.uint8)).astype(np.float32)
                 / 255
             )
-            band = poly_mask(shape, np.concatenate([cs[0][None], lid_open, cs[1][None], lid_now[::-1]]) - off)
+            # Near shut, the band reaches a little below the lid's edge: the warp cannot squeeze
+            # the eye's own pixels (iris, lashes, eyeliner) thinner than a few pixels, and that
+            # dark seam would read as a slit of open eye and as a drawn band.
+            shut = float(np.clip((b - 0.7) / 0.3, 0, 1))
+            seam = lid_now + self.down * (shut * max(0.035 * self.iod, 2.0))
+            band = poly_mask(shape, np.concatenate([cs[0][None], lid_open, cs[1][None], seam[::-1]]) - off)
+            eye = np.maximum(eye, shut * poly_mask(shape, np.concatenate([lid_now, seam[::-1]]) - off) / 255)
             cover = np.minimum(eye, band.astype(np.float32) / 255)
             cover = cv2.GaussianBlur(cover, (0, 0), self.soft)
             # 2. Lid skin, darker towards its edge (it curves away from the light there).
@@ -100,7 +113,8 @@ class EyelidPainter:
             roi = frame[y0:y1, x0:x1].astype(np.float32)
             # Keep a little of the warped texture (pores, make-up) under the colour.
             luma = roi @ LUMA
-            detail = (luma - cv2.GaussianBlur(luma, (0, 0), 2.0))[..., None] * 0.8
+            # (less as it shuts: then the warped texture there is the squeezed eye, lashes and all)
+            detail = (luma - cv2.GaussianBlur(luma, (0, 0), 2.0))[..., None] * (0.8 - 0.6 * shut)
             # Feather the top: where the lid meets the skin above, no edge may show (a
             # tracker, like a viewer, would take it for the lid line of an open eye).
             feather = np.clip(depth[..., 0] / 0.35, 0, 1) ** 0.7
@@ -110,9 +124,9 @@ class EyelidPainter:
             if b > 0.4:
                 lash = np.zeros(shape, np.uint8)
                 line = np.round((lid_now - off) * (1 << SUB_BITS)).astype(np.int32)
-                thick = max(1, round(self.iod * 0.025))
+                thick = max(1, round(self.iod * 0.018))
                 cv2.polylines(lash, [line], False, 255, thick, cv2.LINE_AA, SUB_BITS)
                 la = cv2.GaussianBlur(lash, (0, 0), self.soft * 0.7).astype(np.float32)[..., None] / 255
-                la *= 0.75 * min(1.0, (b - 0.4) / 0.4)
+                la *= 0.65 * min(1.0, (b - 0.4) / 0.4)
                 out = out * (1 - la) + self.lash[k] * la
             frame[y0:y1, x0:x1] = out.clip(0, 255).astype(np.uint8)

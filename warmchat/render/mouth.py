@@ -89,8 +89,10 @@ class MouthPainter:
         # nothing about the teeth: their colour would hide the open mouth.
         if sclera is not None and float(sclera @ LUMA) > 0.9 * float(skin @ LUMA):
             white = sclera
-        self.teeth = (0.8 * white + 0.2 * skin).astype(np.float32)
-        self.cavity = (lip * 0.32 + np.array([14.0, 2, 2])).astype(np.float32)
+        # A touch of the skin's own hue: teeth in a warm picture are warm, never grey.
+        self.teeth = 0.75 * white + 0.25 * skin * float(white @ LUMA) / max(float(skin @ LUMA), 1.0)
+        self.teeth = self.teeth.clip(0, 255).astype(np.float32)
+        self.cavity = (lip * 0.4 + np.array([16.0, 3, 3])).astype(np.float32)
         self.tongue = (lip * 0.75 + np.array([20.0, -8, -8])).clip(0, 255).astype(np.float32)
         self.soft = max(0.4, self.iod / 160)  # blur that matches the portrait's scale
 
@@ -111,14 +113,37 @@ class MouthPainter:
             self.own = (np.dstack([patch, mask * upper]), np.dstack([patch, mask * (1 - upper)]), off)
             self.anchors = (pts[_SKULL], pts[F.CHIN])  # the teeth rows ride on the skull and the jaw
 
+    def _tooth_pattern(self, xs: np.ndarray, cx: float, width: float) -> tuple[np.ndarray, np.ndarray]:
+        """Across the mouth (columns ``xs``): the teeth's shade (soft gaps between teeth,
+        darker towards the back) and their visibility (the corners show the cavity), each (1, W, 1).
+
+        Teeth are narrower away from the middle (incisors, then canines), so the gap
+        positions follow ``x = a * t * (1 + b * t^2)`` with ``t`` the tooth number.
+        """
+        half = max(width / 2, 1.0)
+        d = np.abs(xs - cx) / half  # 0 at the middle, 1 at the corners
+        incisor = 0.085 * self.iod  # a central incisor's width in pixels
+        tooth = np.abs(xs - cx) / max(incisor, 1.0)
+        t = tooth / (1 + 0.12 * tooth)  # teeth further back look narrower
+        gaps = np.cos(np.pi * t) ** 2  # 1 at a gap between two teeth (t integer)
+        shade = (1 - 0.08 * gaps**4) * (1 - 0.3 * d**2)
+        visible = np.clip((0.95 - d) / 0.25, 0, 1)  # the last quarter fades into the cavity
+        return shade[None, :, None].astype(np.float32), visible[None, :, None].astype(np.float32)
+
     def opening(self, pts: np.ndarray) -> float:
         """Height of the gap between the inner lips, pixels (0 when closed)."""
         return float(max(np.median((pts[_MID_LO] - pts[_MID_UP]) @ self.down), 0.0))
 
-    def paint(self, frame: np.ndarray, pts: np.ndarray) -> None:
+    def paint(
+        self, frame: np.ndarray, pts: np.ndarray, own_teeth: bool = True, rounding: float = 0.0
+    ) -> None:
         """Paint the mouth interior into ``frame`` (S, S, 3 uint8) in place.
 
-        ``pts`` are the displaced landmarks (478, 2) of this frame.
+        ``pts`` are the displaced landmarks (478, 2) of this frame. ``own_teeth`` False
+        draws teeth even on a portrait that shows its own (they were seen in a smile, and
+        a wide row of smiling teeth reads as a smile whatever the face does). ``rounding``
+        (0..1, the lips' funnel and pucker) hides drawn teeth: rounded lips cover them, and
+        bared teeth in an "oh" read as a grin or a snarl.
         """
         pts = pts.astype(np.float32)
         height = self.opening(pts)
@@ -136,7 +161,6 @@ class MouthPainter:
         width = float(np.linalg.norm(up[-1] - up[0]))
         cx = (up[0, 0] + up[-1, 0]) / 2
         xs = np.arange(shape[1], dtype=np.float32)
-        across = np.clip(1 - 0.35 * ((xs - cx) / max(width / 2, 1)) ** 2, 0.6, 1)[None, :, None]
 
         # 1. Cavity, darker towards the back (the middle of the opening).
         interior = np.empty((*shape, 3), np.float32)
@@ -156,7 +180,7 @@ class MouthPainter:
             )
             interior = interior * (1 - a) + self.tongue * shade * a
 
-        if self.own is not None:
+        if self.own is not None and own_teeth:
             # 3a. The portrait's own teeth: upper half with the upper lip, lower half with the jaw.
             # The upper teeth sit on the skull (they follow the base of the nose,
             # which no expression moves); the lower ones follow the jaw (the chin),
@@ -177,23 +201,30 @@ class MouthPainter:
             # A lips-apart sliver shows a dark line, not a white one: the teeth fade
             # in as the opening grows.
             show = float(np.clip((height - 0.03 * self.iod) / (0.04 * self.iod), 0, 1))
+            cover = float(np.clip(rounding, 0.0, 1.0))
+            show *= 1.0 - 0.7 * cover
+            teeth_x = self._tooth_pattern(xs, cx, width)  # (1, W, 1): gaps between teeth, dark corners
 
             def band(edge: np.ndarray, thickness: float, color: np.ndarray, sign: float) -> None:
                 nonlocal interior
                 poly_t = np.concatenate([edge, (edge + sign * self.down * thickness)[::-1]])
                 m = cv2.GaussianBlur(poly_mask(shape, poly_t), (0, 0), self.soft).astype(np.float32)
-                m = m[..., None] * (show / 255)
+                m = m[..., None] * (show / 255) * teeth_x[1]
                 yy = np.arange(shape[0], dtype=np.float32)[:, None, None]
                 rel = np.clip((yy - edge[:, 1].mean()) * sign / max(thickness, 1), 0, 1)
-                lit = 0.72 + 0.28 * rel  # darker by the gum, lighter at the biting edge
-                interior = interior * (1 - m) + (color * across * lit) * m
+                lit = 0.86 + 0.14 * rel  # a little darker by the gum, lighter at the biting edge
+                interior = interior * (1 - m) + (color * teeth_x[0] * lit) * m
 
-            if height > 0.22 * self.iod:
-                band(lo[3:-3], min(0.045 * self.iod, 0.2 * height), self.teeth * 0.75, -1.0)
-            band(up[1:-1], min(0.1 * self.iod, 0.5 * height), self.teeth, +1.0)
+            if height > 0.14 * self.iod:  # the lower row's edges, under the tongue's shadow
+                band(lo[3:-3], min(0.05 * self.iod, 0.25 * height), self.teeth * 0.78, -1.0)
+            band(up[1:-1], min(0.1 * self.iod, 0.5 * height) * (1.0 - 0.6 * cover), self.teeth, +1.0)
 
-        # 4. Composite inside the (anti-aliased) inner-lip polygon.
+        # 4. The lips shade the opening's rim (light reaches the inside only through
+        #    the middle), then composite inside the inner-lip polygon, feathered so
+        #    the lip's edge is a soft shadow, not a drawn line.
         interior = cv2.GaussianBlur(interior, (0, 0), self.soft * 0.6)
-        a = mouth[..., None]
+        rim = cv2.GaussianBlur(mouth, (0, 0), max(0.015 * self.iod, 0.8))
+        interior *= (0.55 + 0.45 * np.clip(2 * rim - 0.6, 0, 1) ** 0.5)[..., None]
+        a = cv2.GaussianBlur(mouth, (0, 0), max(0.35 * self.soft, 0.5))[..., None]
         roi = frame[y0:y1, x0:x1].astype(np.float32)
         frame[y0:y1, x0:x1] = (roi * (1 - a) + interior * a).clip(0, 255).astype(np.uint8)

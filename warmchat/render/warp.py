@@ -33,6 +33,7 @@ from warmchat.render.basis import build_basis
 from warmchat.render.eyes import EyelidPainter
 from warmchat.render.mouth import MouthPainter
 from warmchat.render.rest import RestExpression, estimate_rest
+from warmchat.render.shading import ExpressionShader
 
 
 @dataclass
@@ -44,12 +45,16 @@ class WarpConfig:
     head_ring: float = 1.5  # hair ring radius / face-oval radius: moves rigidly with the head
     head_ring_top: float = 1.85  # the ring reaches further up, over the hair
     outer_ring: float = 2.4  # beyond this radius the background stays still
+    hair_ring: bool = True  # grow the head ring past the hair's silhouette (needs the background plate)
+    hair_ring_max: float = 2.6  # the head ring grows up to this to take in all the hair (with the plate)
+    hair_margin: float = 0.1  # ... reaching this far past the hair's silhouette
     neck_follow: float = 0.45  # how much the ring under the chin (the neck) follows the head
     border_step: int = 32  # spacing of the fixed control points on the frame border, pixels
     mouth_interior: bool = True  # paint cavity, teeth and tongue where the lips part
     eyelids: bool = True  # paint lid skin and lashes over the eye as it blinks (eyes.py)
     background_plate: bool = True  # what a moving head uncovers is background, not a copy (background.py)
     neutralize: bool = True  # take the portrait's own smile, raised brows, parted lips away (rest.py)
+    shading: bool = True  # draw the folds and furrows an expression makes (shading.py)
 
 
 _BLINKS = ("eyeBlinkLeft", "eyeBlinkRight")
@@ -88,6 +93,36 @@ def _fold_free_depth(lm: np.ndarray, geometry: dict) -> np.ndarray:
     return out
 
 
+def _hair_radius(
+    person: np.ndarray, center: np.ndarray, rel: np.ndarray, up_ness: np.ndarray, cfg: WarpConfig
+) -> np.ndarray:
+    """(N,) head-ring radius per face-oval point (multiples of its distance from the centre) that
+    reaches just past the person's silhouette along that ray, for the upper half of the head.
+
+    Where the ray leaves the picture still inside the person (hair cut off by its edge) the
+    ring reaches the edge. Below the face (the neck, shoulders), or where the person goes on
+    past ``hair_ring_max``, it is 0: the configured ring applies.
+    """
+    s = person.shape[0]
+    out = np.zeros(len(rel))
+    steps = np.arange(cfg.head_ring, cfg.hair_ring_max + 1e-6, 0.05)
+    for i, (r, up) in enumerate(zip(rel, up_ness)):
+        if up < -0.2:
+            continue
+        pts = center + r * steps[:, None]
+        inside = (pts >= 0).all(1) & (pts <= s - 1).all(1)
+        n_in = len(steps) if inside.all() else int(np.argmin(inside))  # samples before the ray leaves
+        q = np.round(pts[:n_in]).astype(int)
+        off = np.nonzero(~person[q[:, 1], q[:, 0]])[0]
+        if len(off):
+            out[i] = steps[off[0]] + cfg.hair_margin
+        elif n_in < len(steps):
+            # Hair up to the picture's edge: it all moves with the head (what a dip uncovers
+            # above it is the plate), rather than being stretched up to the edge as a cone.
+            out[i] = steps[n_in - 1] + cfg.hair_margin if n_in else 0.0
+    return out
+
+
 class WarpRenderer:
     """Renders one portrait (a ``FaceModel``) under any expression and head pose."""
 
@@ -115,11 +150,28 @@ class WarpRenderer:
         radius = np.where(
             up_ness > 0, cfg.head_ring + (cfg.head_ring_top - cfg.head_ring) * up_ness, cfg.head_ring
         )
+        # What the segmenter calls the person moves with the head up to the hair's silhouette:
+        # a ring inside the hair would stretch the hair between it and the still outer ring
+        # into a cone. Beyond the silhouette only background is stretched, and the plate
+        # covers that. The ring keeps its smooth shape (one top radius, blended by up_ness
+        # as above): ring points at uneven radii shear the hair between them into spikes.
+        self.background = BackgroundPlate(self.image, lm) if cfg.background_plate else None
+        if cfg.hair_ring and self.background is not None and self.background.ok:
+            hair = _hair_radius(self.background.mask > 0.5, c, rel, up_ness, cfg)
+            top = hair[up_ness > 0.3]
+            if len(top) and top.max() > cfg.head_ring_top:
+                top_r = float(np.percentile(top[top > 0], 80)) if (top > 0).any() else cfg.head_ring_top
+                top_r = max(top_r, cfg.head_ring_top)
+                radius = np.where(
+                    up_ness > 0, cfg.head_ring + (top_r - cfg.head_ring) * up_ness, cfg.head_ring
+                )
         head_ring = c + rel * radius[:, None]
+        if self.background is not None:
+            self.background.set_head_region(head_ring, (g["eye_r"] + g["eye_l"]) / 2, g["down"])
         # Under the chin the ring is the neck, which follows the head only partly.
         self.ring_follow = np.where(up_ness < -0.5, cfg.neck_follow, 1.0)[:, None]
         self.ring_z = self.lm3[F.FACE_OVAL, 2]
-        outer = c + rel * cfg.outer_ring
+        outer = c + rel * np.maximum(cfg.outer_ring, radius + 0.5)[:, None]
         e = np.arange(0, s + 1, cfg.border_step, dtype=np.float64)
         e[-1] = s - 1
         border = np.concatenate([
@@ -162,7 +214,7 @@ class WarpRenderer:
         self.full_base = np.stack(np.meshgrid(px, px), -1)  # (S, S, 2) identity map
         self.mouth = MouthPainter(self.image, lm, g) if cfg.mouth_interior else None
         self.eyelids = EyelidPainter(self.image, lm, g) if cfg.eyelids else None
-        self.background = BackgroundPlate(self.image, lm) if cfg.background_plate else None
+        self.shader = ExpressionShader(self.image, lm, g) if cfg.shading else None
 
     # ------------------------------------------------------------------ geometry
     def landmarks(self, expression: np.ndarray, pose: np.ndarray) -> np.ndarray:
@@ -228,13 +280,17 @@ class WarpRenderer:
     def render(self, expression: np.ndarray, pose: np.ndarray) -> np.ndarray:
         """One frame (S, S, 3) uint8 RGB for an expression (K,) and pose (6,)."""
         m, pts = self.sample_map(expression, pose)
+        # The creases of the asked-for expression are drawn on the portrait, so the warp
+        # carries them with the face (the portrait's own folds are its own).
+        src = self.shader.apply(self.image, expression) if self.shader is not None else self.image
         # Beyond the frame's edge the picture continues as its edge row (a mirror would
         # bring a second copy of the hair into the frame when the head dips).
-        frame = cv2.remap(self.image, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        frame = cv2.remap(src, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if self.background is not None:
             self.background.composite(frame, m)
         if self.mouth is not None:
-            self.mouth.paint(frame, pts)
+            rounding = float(expression[CH["mouthFunnel"]]) + float(expression[CH["mouthPucker"]])
+            self.mouth.paint(frame, pts, self._own_teeth(expression), rounding)
         if self.eyelids is not None:
             blink = {ch: float(expression[CH[ch]]) for ch in _BLINKS}
             if max(blink.values()) >= 0.15:
@@ -242,6 +298,17 @@ class WarpRenderer:
                 still[[CH[ch] for ch in _BLINKS]] = 0.0
                 self.eyelids.paint(frame, pts, self.landmarks(still, pose), blink)
         return frame
+
+    def _own_teeth(self, expression: np.ndarray) -> bool:
+        """Whether the portrait's own teeth fit this frame: not when its own smile is taken away."""
+        if self.rest is None:
+            return True
+        smile = [CH["mouthSmileLeft"], CH["mouthSmileRight"]]
+        own = float(self.rest.own[smile].mean())
+        if own <= 0:
+            return True
+        applied = self.rest.apply(np.asarray(expression, np.float64), self._full)
+        return float(applied[smile].mean()) > -0.5 * own  # at least half of its own smile is left
 
     def render_track(self, expr: ExpressionTrack, head: HeadTrack):
         """Yield frames (S, S, 3) uint8 for aligned expression and head tracks."""

@@ -340,7 +340,7 @@ class WarmChatPipeline:
         self.cfg = config or PipelineConfig()
         self._dialogue = dialogue
         self.tts = tts or EspeakTTS()
-        self.speaker = make_speaker(self.cfg.speaker, 0.85 * self.cfg.expression_strength)
+        self.speaker = make_speaker(self.cfg.speaker, self.cfg.expression_strength)
         self.listener = LEED(strength=self.cfg.expression_strength)
         self._faces: OrderedDict[str, FaceModel] = OrderedDict()  # traced portraits, see trace_portrait()
         self._faces_lock = threading.Lock()

@@ -105,7 +105,7 @@ class LearnedSpeakerConfig:
     """Settings of the learned speaker at run time (not saved with the weights)."""
 
     weights: Path = field(default_factory=lambda: DEFAULT_WEIGHTS)  # checkpoint file; default ships in assets
-    emotion_strength: float = 0.85  # scales the emotion fed to the model (as VisemeSpeaker's preset strength)
+    emotion_strength: float = 1.0  # scales the emotion preset under the speech (as VisemeSpeaker's)
     phoneme_blend: float = 0.0  # 0..1 share of the phoneme-driven track mixed in when timings are known (TTS)
     blinks_per_minute: float = 16.0  # speakers blink a little less than listeners
     blend_frames: int = 6  # frames to ease in from the previous turn's last expression
@@ -464,17 +464,23 @@ class LearnedSpeaker:
         if loaded is None:
             return self._fallback.generate(speech, emotion, n_frames, rng, start)
         cfg = self.cfg
-        # 1. Resample to the model's rate. 2-3. Features and the network.
+        # 1. Resample to the model's rate. 2-3. Features and the network, for neutral speech:
+        #    the lips and jaw as the audio moves them.
         audio = resample(speech.audio, speech.sample_rate, loaded.config.sample_rate)
-        cond = condition_vector(emotion, cfg.emotion_strength)
-        vals = predict(loaded, audio, n_frames, cond)  # (T, K)
+        neutral = condition_vector(EmotionState.of("neutral", 0.0))
+        vals = predict(loaded, audio, n_frames, neutral)  # (T, K)
         # 4. TTS speech has exact phoneme timings: optionally lean on them too.
         if speech.phonemes and cfg.phoneme_blend > 0:
             loud = loudness_envelope(speech.audio, speech.sample_rate, FPS, n_frames)
-            rule = emotion_targets(neutral_targets(speech.phonemes, loud), cond[:-1])
             b = float(np.clip(cfg.phoneme_blend, 0.0, 1.0))
-            vals = (1.0 - b) * vals + b * rule
-        # 5. Blinks, then continue from where the previous turn ended.
+            vals = (1.0 - b) * vals + b * neutral_targets(speech.phonemes, loud)
+        # 5. The emotion underneath, with the rules that keep speech readable on it (the
+        #    model's stage-2 target, ``emotion_targets``): applied here rather than learned,
+        #    so the face shows today's presets at their full strength and the speech rides
+        #    on the expression instead of replacing it.
+        weighted = condition_vector(emotion, cfg.emotion_strength)[:-1]
+        vals = emotion_targets(vals, weighted)
+        # 6. Blinks, then continue from where the previous turn ended.
         add_blinks(vals, blink_curve(n_frames, rng, cfg.blinks_per_minute))
         vals = blend_in(vals, start, frames=cfg.blend_frames)
         return ExpressionTrack(vals)

@@ -159,7 +159,7 @@ def phoneme_track(phonemes: list[Phoneme], n_frames: int, lead_s: float = 0.03) 
 class SpeakerConfig:
     """Settings of the viseme speaker."""
 
-    emotion_strength: float = 0.85  # how much of the emotion preset the speaker holds
+    emotion_strength: float = 1.0  # how much of the emotion preset the speaker holds (speech rides on it)
     loudness_jaw: float = 0.3  # extra jaw opening at full loudness
     viseme_weight: float = 1.0  # scale of the phoneme-driven shapes
     brow_emphasis: float = 0.25  # inner-brow lift on loud syllables

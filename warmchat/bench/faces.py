@@ -560,13 +560,16 @@ def mirror_ratio(rgb: np.ndarray, min_pad: int = 3, max_pad: int = 48, segments:
     strip's width (the smaller difference counts). The mirror partners lie further
     away than the shifted ones, so natural content differs at least as much from
     its mirror (ratio ~1); mirror padding is its own reflection (ratio ~0). Flat
-    strips (nothing to see) are skipped. The lowest ratio is returned.
+    strips (nothing to see) are skipped. Colours are compared, not brightness (a
+    grey wall at the edge and the face beyond the hair can be equally bright). The
+    lowest ratio is returned.
     """
-    g = cv2.cvtColor(cv2.resize(rgb, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
-    g = g.astype(np.float32)
+    # In colour: a grey wall and a face's skin can have the same brightness.
+    g = cv2.resize(rgb, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA).astype(np.float32)
     best = 1.0
-    for img in (g, g[:, ::-1], g.T, g.T[:, ::-1]):  # left, right, top, bottom edges as the left edge
-        n, w = img.shape
+    gt = g.transpose(1, 0, 2)
+    for img in (g, g[:, ::-1], gt, gt[:, ::-1]):  # left, right, top, bottom edges as the left edge
+        n, w = img.shape[:2]
         for s in range(segments):
             strip = img[s * n // segments : (s + 1) * n // segments]
             for a in range(min_pad, min(max_pad, w // 3) + 1):

@@ -18,28 +18,31 @@ from warmchat.motion.tracks import CH, K
 # AU12+14 contempt); the weights within each were then searched for what the
 # FER-2013 judge reads, still and under speech shapes, on six portraits
 # (``python -m warmchat.train.presets --seed 0``; the bench judges on all twelve).
-# One change by eye: sad's lids droop 0.4, not the searched 0.8 (sleepy, not sad).
+# The search weighs identity too (a face must stay its own). Two changes by eye:
+# sad's lids droop 0.4, not the searched 1.0 (asleep, not sad); disgusted keeps the
+# search without the identity term (with it, disgust shrank to nearly nothing).
 EMOTION_PRESETS: dict[str, dict[str, float]] = {
     "neutral": {},
     "happy": {
         "mouthSmileLeft": 1.0, "mouthSmileRight": 1.0, "cheekSquint": 0.4, "jawOpen": 0.2,
-        "mouthUpperUp": 1.0, "mouthStretchLeft": 0.25, "mouthStretchRight": 0.25,
+        "mouthUpperUp": 0.8,
     },
     "sad": {
-        "mouthFrownLeft": 1.0, "mouthFrownRight": 1.0, "browInnerUp": 1.0, "browDownLeft": 0.8,
-        "browDownRight": 0.8, "eyeBlinkLeft": 0.4, "eyeBlinkRight": 0.4, "mouthLowerDown": 0.2,
+        "mouthFrownLeft": 0.8, "mouthFrownRight": 0.8, "browInnerUp": 1.0, "browDownLeft": 0.6,
+        "browDownRight": 0.6, "mouthPress": 0.2, "eyeBlinkLeft": 0.4, "eyeBlinkRight": 0.4,
+        "mouthLowerDown": 0.8,
     },
     "angry": {
-        "browDownLeft": 1.0, "browDownRight": 1.0, "eyeWide": 1.0, "noseSneer": 1.0, "mouthFrownLeft": 1.0,
+        "browDownLeft": 0.8, "browDownRight": 0.8, "eyeWide": 0.2, "noseSneer": 1.0, "mouthFrownLeft": 1.0,
         "mouthFrownRight": 1.0, "mouthUpperUp": 0.8, "mouthPress": 0.2, "jawOpen": 1.0,
     },
     "surprised": {
-        "browInnerUp": 1.0, "browOuterUpLeft": 1.0, "browOuterUpRight": 1.0, "eyeWide": 1.0,
-        "jawOpen": 1.0, "mouthFunnel": 1.0,
+        "browInnerUp": 0.2, "browOuterUpLeft": 1.0, "browOuterUpRight": 1.0, "eyeWide": 1.0,
+        "jawOpen": 0.6, "mouthFunnel": 1.0, "mouthLowerDown": 0.8,
     },
     "fearful": {
-        "browInnerUp": 1.0, "eyeWide": 1.0, "jawOpen": 0.8, "mouthFrownLeft": 1.0, "mouthFrownRight": 1.0,
-        "mouthLowerDown": 1.0,
+        "browInnerUp": 1.0, "browDownLeft": 0.4, "browDownRight": 0.4, "eyeWide": 1.0, "jawOpen": 0.2,
+        "mouthFrownLeft": 1.0, "mouthFrownRight": 1.0, "mouthLowerDown": 0.6,
     },
     "disgusted": {
         "noseSneer": 1.0, "browDownLeft": 1.0, "browDownRight": 1.0, "mouthFrownLeft": 1.0,

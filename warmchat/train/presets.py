@@ -16,7 +16,9 @@ rendered face, which we answer with the FER-2013 classifier of the bench:
    "o", a spread "i"), because a speaking face must read too.
 3. Objective per emotion: the mean, over portraits and states, of the judge's
    probability of the intended emotion plus half a point when it is the top
-   class, minus a small cost per unit of weight (the least face that reads).
+   class, minus a small cost per unit of weight (the least face that reads), minus
+   ``IDENTITY_COST`` times how far the still face's dlib distance from the portrait
+   exceeds ``IDENTITY_FREE`` (an emotion must not turn the face into someone else).
 4. Coordinate search, seeded: channel groups (left and right tied) in a shuffled
    order, each tried at 0, 0.2, ..., 1.0 with the others fixed; ``--passes`` rounds.
    The judge reads the face box of the renderer's own landmarks (re-detecting
@@ -39,6 +41,8 @@ TRAIN = ("astronaut", "grace_hopper", "lp_d10", "lp_d12", "lp_d20", "mt_sun")
 INTENSITY = 0.9
 LEVELS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 WEIGHT_COST = 0.01  # objective points per unit of channel weight
+IDENTITY_FREE = 0.3  # dlib distance (portrait -> still emotion frame) that costs nothing
+IDENTITY_COST = 2.0  # objective points per unit of distance beyond it
 # The speech shapes a speaking face passes through (from ``speaker.VISEMES``: "a", "o", "i").
 SPEECH = (
     {"jawOpen": 0.62, "mouthLowerDown": 0.2},
@@ -84,13 +88,15 @@ class Judge:
 
         pipe = WarmChatPipeline(PipelineConfig(seed=0))
         self.fer, why = load("expression")
-        if self.fer is None:
-            raise SystemExit(f"the FER judge is not available: {why}")
+        self.idm, why_id = load("identity")
+        if self.fer is None or self.idm is None:
+            raise SystemExit(f"the judges are not available: {why or why_id}")
         sources = {p.name: p for p in FB.portrait_set()[0]}
         missing = [n for n in names if n not in sources]
         if missing:
             raise SystemExit(f"portraits missing: {missing} (is ../shared mounted?)")
         self.renderers = [WarpRenderer(pipe.trace_portrait(sources[n].image()), pipe.cfg.warp) for n in names]
+        self.refs = [self.idm.descriptor(r.face.image, r.face.landmarks) for r in self.renderers]
         self.speak = SpeakerConfig().emotion_strength
         self.pose = np.array([0, 0, 0, 0, 0, 1.0])
 
@@ -98,13 +104,19 @@ class Judge:
         """Objective (see the module's step 3) of ``preset`` (K,) at intensity 0.9."""
         states = [np.clip(preset * INTENSITY, 0, 1)]
         states += [np.clip(preset * INTENSITY * self.speak + _vec(s), 0, 1) for s in SPEECH]
-        total = 0.0
-        for r in self.renderers:
-            for x in states:
+        total, drift = 0.0, 0.0
+        for r, ref in zip(self.renderers, self.refs):
+            for k, x in enumerate(states):
                 frame = r.render(x, self.pose)
-                p = self.fer.probabilities(frame, r.landmarks(x, self.pose))
+                lm = r.landmarks(x, self.pose)
+                p = self.fer.probabilities(frame, lm)
                 total += p[emotion] + 0.5 * (max(p, key=p.get) == emotion)
-        return total / (len(self.renderers) * len(states)) - WEIGHT_COST * float(preset.sum())
+                if k == 0:  # identity on the still face (the descriptor takes ~80 ms)
+                    full = np.concatenate([lm, np.zeros((len(lm), 1))], 1)
+                    d = float(np.linalg.norm(self.idm.descriptor(frame, full) - ref))
+                    drift += max(0.0, d - IDENTITY_FREE)
+        n = len(self.renderers)
+        return total / (n * len(states)) - WEIGHT_COST * float(preset.sum()) - IDENTITY_COST * drift / n
 
 
 def search(

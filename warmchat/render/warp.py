@@ -259,8 +259,8 @@ class WarpRenderer:
         for _ in range(cfg.newton_iters):
             gi = src / step - 0.5 + 0.0  # grid-index coordinates
             gi = gi.astype(np.float32)
-            d = cv2.remap(disp, gi[..., 0], gi[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            j = cv2.remap(jac, gi[..., 0], gi[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            d = cv2.remap(disp, gi, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # (G, G, 2) map
+            j = cv2.remap(jac, gi, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             a, c_, b, d_ = 1 + j[..., 0], j[..., 1], j[..., 2], 1 + j[..., 3]  # [[a, b], [c, d]]
             det = a * d_ - b * c_
             det = np.maximum(det, 0.15)  # where the map folds, step consistently
@@ -285,7 +285,7 @@ class WarpRenderer:
         src = self.shader.apply(self.image, expression) if self.shader is not None else self.image
         # Beyond the frame's edge the picture continues as its edge row (a mirror would
         # bring a second copy of the hair into the frame when the head dips).
-        frame = cv2.remap(src, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        frame = cv2.remap(src, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # m: (S, S, 2)
         if self.background is not None:
             self.background.composite(frame, m)
         if self.mouth is not None:

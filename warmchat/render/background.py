@@ -116,5 +116,14 @@ class BackgroundPlate:
         still = self.mask[y0:y1:q, x0:x1:q]
         same = head * (1.0 - np.minimum(cv2.absdiff(a, still) * 20.0, 1.0))
         keep = np.maximum(np.maximum(a, 1.0 - np.minimum(moved, 1.0)), same)
+        # Only where some of the plate shows is there anything to blend.
+        rows, cols = np.nonzero((keep < 0.999).any(1))[0], np.nonzero((keep < 0.999).any(0))[0]
+        if len(rows) == 0:
+            return
+        r0, r1 = max(rows[0] - 1, 0), min(rows[-1] + 2, keep.shape[0])
+        c0, c1 = max(cols[0] - 1, 0), min(cols[-1] + 2, keep.shape[1])
+        keep = keep[r0:r1, c0:c1]
+        y0, x0 = y0 + q * r0, x0 + q * c0
+        y1, x1 = min(y0 + q * (r1 - r0), y1), min(x0 + q * (c1 - c0), x1)
         keep = cv2.resize(keep, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         frame[y0:y1, x0:x1] = cv2.blendLinear(frame[y0:y1, x0:x1], self.plate[y0:y1, x0:x1], keep, 1.0 - keep)

@@ -178,9 +178,15 @@ class ExpressionShader:
             )
             maps.append(((c.dark * line - c.light * lit) * oval * cfg.depth).astype(np.float32).ravel())
             weights.append(c.weights)
-        self.maps = np.stack(maps)  # (M, h*w) shade per unit weight
-        self.weights = np.stack(weights)  # (M, K)
+        # Stored at half resolution (creases are soft, sigma >= 2 px at 512): the per-frame
+        # weighted sum is 4x less work, and one resize brings it back.
         self.shape = size
+        self.half = ((size[0] + 1) // 2, (size[1] + 1) // 2)
+        small = [
+            cv2.resize(m.reshape(size), self.half[::-1], interpolation=cv2.INTER_AREA).ravel() for m in maps
+        ]
+        self.maps = np.stack(small)  # (M, h/2 * w/2) shade per unit weight
+        self.weights = np.stack(weights)  # (M, K)
         self.warm = np.asarray(cfg.warm, np.float32)
 
     def shade(self, expression: np.ndarray) -> np.ndarray | None:
@@ -189,7 +195,8 @@ class ExpressionShader:
         on = w > 0.02
         if not on.any():
             return None
-        return (w[on] @ self.maps[on]).reshape(self.shape)
+        half = (w[on] @ self.maps[on]).reshape(self.half)
+        return cv2.resize(half, self.shape[::-1], interpolation=cv2.INTER_LINEAR)
 
     def apply(self, image: np.ndarray, expression: np.ndarray) -> np.ndarray:
         """``image`` (S, S, 3 uint8, the portrait) with the expression's creases; the input itself when flat."""
@@ -198,9 +205,12 @@ class ExpressionShader:
             return image
         y0, y1, x0, x1 = self.window
         out = image.copy()
-        win = out[y0:y1, x0:x1].astype(np.float32)
-        win *= 1.0 - s[..., None] * self.warm
-        out[y0:y1, x0:x1] = np.clip(win, 0, 255).astype(np.uint8)
+        # Multipliers in 1/128 steps as uint8 (a crease darkens by up to ~35 %, a highlight
+        # brightens by ~10 %): one saturating SIMD multiply instead of float arithmetic.
+        mult = cv2.merge(
+            [cv2.convertScaleAbs(s, alpha=-128.0 * float(k), beta=128.0) for k in self.warm]
+        )  # (h, w, 3)
+        out[y0:y1, x0:x1] = cv2.multiply(out[y0:y1, x0:x1], mult, scale=1.0 / 128)
         return out
 
 

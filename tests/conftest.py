@@ -35,12 +35,9 @@ def astronaut_renderer(astronaut_face):
 
 def expression(**channels: float) -> np.ndarray:
     """(K,) expression vector from channel weights by name."""
-    from warmchat.motion.tracks import CH, K
+    from warmchat.motion.tracks import channel_vector
 
-    v = np.zeros(K, np.float32)
-    for name, x in channels.items():
-        v[CH[name]] = x
-    return v
+    return channel_vector(channels)
 
 
 REST_POSE = np.array([0, 0, 0, 0, 0, 1.0], np.float32)

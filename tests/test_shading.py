@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import expression
 from warmchat.render import face as F
+from warmchat.render.background import segment_person
 from warmchat.render.warp import WarpConfig, WarpRenderer
 
 REST_POSE = np.array([0, 0, 0, 0, 0, 1.0])
@@ -85,10 +86,8 @@ def test_a_dipping_head_carries_its_hair_instead_of_stretching_it(astronaut_face
 
     def crown(img: np.ndarray) -> float:
         """Top row of the person along the face's centre column (selfie segmentation)."""
-        from warmchat.render.background import _segment
-
         col = int(astronaut_face.geometry["center"][0])
-        rows = np.nonzero(_segment(img)[:, col - 3 : col + 4].mean(1) > 0.5)[0]
+        rows = np.nonzero(segment_person(img)[:, col - 3 : col + 4].mean(1) > 0.5)[0]
         return float(rows[0])
 
     top = crown(astronaut_face.image)

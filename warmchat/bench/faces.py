@@ -257,9 +257,7 @@ def relative_eye_opening(tracks: Sequence[np.ndarray | None], fps: int = FPS) ->
     cols = []
     for k in range(2):
         x = np.interp(idx, idx[ok], e[ok, k])
-        half = fps
-        pad = np.pad(x, half, mode="edge")
-        level = np.array([np.median(pad[i : i + 2 * half + 1]) for i in range(len(x))])
+        level = M.rolling_median(x, fps)
         cols.append(x / np.maximum(level, 1e-6))
     rel = np.mean(cols, 0)
     rel[~ok] = np.nan
@@ -326,11 +324,12 @@ def blink_figures(rel: np.ndarray, fps: int = FPS) -> dict:
 def person_probability(rgb: np.ndarray) -> np.ndarray:
     """(H, W) float32 probability that each pixel is the person (MediaPipe's bundled selfie segmentation).
 
-    The same loaded-once graph the background plate uses (``face._mp_model``).
+    The background plate's own (``render.background.segment_person``): the check sees the
+    person as the renderer does.
     """
-    with F._MP_LOCK:
-        res = F._mp_model("selfie").process(np.ascontiguousarray(rgb))
-    return np.asarray(res.segmentation_mask, np.float32)
+    from warmchat.render.background import segment_person
+
+    return segment_person(rgb)
 
 
 def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

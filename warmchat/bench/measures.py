@@ -144,6 +144,15 @@ def lip_sync(mouth: np.ndarray, loudness: np.ndarray, phonemes=None, max_lag: in
 
 
 # ----------------------------------------------------------------------------- motion
+def rolling_median(x: np.ndarray, half: int) -> np.ndarray:
+    """(T,) median of ``x`` over a window of ``2 * half + 1`` samples centred on each, edges repeated.
+
+    The open-eye level of the blink measures: a blink is too brief to move it.
+    """
+    pad = np.pad(np.asarray(x, float), half, mode="edge")
+    return np.array([np.median(pad[i : i + 2 * half + 1]) for i in range(len(x))])
+
+
 def blink_rate(eye_open: np.ndarray, fps: int = FPS, drop: float = 0.75, max_frames: int = 10) -> float:
     """Blinks per minute: brief dips of the eye opening below ``drop`` x its local level.
 
@@ -156,10 +165,7 @@ def blink_rate(eye_open: np.ndarray, fps: int = FPS, drop: float = 0.75, max_fra
     e = e[~np.isnan(e)]
     if len(e) < fps:
         return float("nan")
-    half = fps
-    pad = np.pad(e, half, mode="edge")
-    level = np.array([np.median(pad[i : i + 2 * half + 1]) for i in range(len(e))])
-    low = e < drop * level
+    low = e < drop * rolling_median(e, fps)
     blinks, run = 0, 0
     for x in np.r_[low, False]:
         if x:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from warmchat.emotion import EMOTIONS, EmotionState
-from warmchat.motion.tracks import CH, K
+from warmchat.motion.tracks import channel_vector
 
 # emotion -> {channel: weight at intensity 1}. Cues follow FACS descriptions of
 # the basic emotions (AU6+12+25 happy, AU1+4+15+17 sad, AU4+5+7+9+10 angry,
@@ -56,11 +56,7 @@ EMOTION_PRESETS: dict[str, dict[str, float]] = {
 
 
 def _preset_matrix() -> np.ndarray:
-    m = np.zeros((len(EMOTIONS), K), np.float32)
-    for i, name in enumerate(EMOTIONS):
-        for ch, w in EMOTION_PRESETS[name].items():
-            m[i, CH[ch]] = w
-    return m
+    return np.stack([channel_vector(EMOTION_PRESETS[name]) for name in EMOTIONS])
 
 
 PRESET_MATRIX = _preset_matrix()  # (8, K) rows in EMOTIONS order

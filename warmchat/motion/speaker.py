@@ -22,7 +22,7 @@ import numpy as np
 from warmchat.emotion import EmotionState
 from warmchat.motion.common import add_blinks, blend_in, blink_curve
 from warmchat.motion.presets import emotion_expression
-from warmchat.motion.tracks import CH, FPS, ExpressionTrack, K
+from warmchat.motion.tracks import CH, FPS, ExpressionTrack, K, channel_vector
 from warmchat.speech import Phoneme, Speech, loudness_envelope
 
 # The speaker stages the pipeline can use, by name (PipelineConfig.speaker, `--speaker`):
@@ -113,10 +113,7 @@ def viseme_for(symbol: str) -> tuple[np.ndarray, float]:
     while key and key not in _VISEMES:
         key = key[:-1]
     weights, dom = _VISEMES.get(key, ({"jawOpen": 0.25}, 0.8))
-    v = np.zeros(K, np.float32)
-    for ch, w in weights.items():
-        v[CH[ch]] = w
-    return v, dom
+    return channel_vector(weights), dom
 
 
 def _coarticulate(

@@ -46,6 +46,14 @@ K = len(CHANNELS)
 CH = {name: i for i, name in enumerate(CHANNELS)}  # name -> column index
 
 
+def channel_vector(weights: dict[str, float]) -> np.ndarray:
+    """(K,) float32 expression from channel weights by name (channels not named are 0)."""
+    v = np.zeros(K, np.float32)
+    for name, x in weights.items():
+        v[CH[name]] = x
+    return v
+
+
 def n_frames(duration_s: float, fps: int = FPS) -> int:
     """Frames needed to cover ``duration_s`` seconds (at least one)."""
     return max(1, int(np.ceil(duration_s * fps - 1e-6)))

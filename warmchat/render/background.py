@@ -24,7 +24,7 @@ from warmchat.render import face as F
 log = logging.getLogger(__name__)
 
 
-def _segment(rgb: np.ndarray) -> np.ndarray:
+def segment_person(rgb: np.ndarray) -> np.ndarray:
     """(H, W) float32 in [0, 1]: how much each pixel is the person (MediaPipe selfie segmentation)."""
     with F._MP_LOCK:
         res = F._mp_model("selfie").process(np.ascontiguousarray(rgb))
@@ -38,7 +38,7 @@ class BackgroundPlate:
 
     def __init__(self, image: np.ndarray, lm: np.ndarray, work_side: int = 128) -> None:
         s = image.shape[0]
-        person = _segment(image)  # (S, S)
+        person = segment_person(image)  # (S, S)
         # The face itself is always the person (segmentation can miss a painted or CG face).
         face = np.zeros((s, s), np.uint8)
         cv2.fillPoly(face, [np.round(lm[F.FACE_OVAL, :2]).astype(np.int32)], 1)
@@ -99,7 +99,7 @@ class BackgroundPlate:
         # ~2 px; 16x less work), then the blend weight is upsampled to the window.
         q = 4
         y0, x0 = y0 - y0 % q, x0 - x0 % q
-        m = np.ascontiguousarray(sample_map[y0:y1:q, x0:x1:q])  # (h/2, w/2, 2) where each pixel comes from
+        m = np.ascontiguousarray(sample_map[y0:y1:q, x0:x1:q])  # (h/q, w/q, 2) where each pixel comes from
         # 2. The person mask, warped as the frame was. What the warp would bring in from
         #    beyond the frame's edge is taken as background: continuing the edge row of
         #    hair upwards draws a stalk of hair over the head.

@@ -117,8 +117,9 @@ class MouthPainter:
         """Across the mouth (columns ``xs``): the teeth's shade (soft gaps between teeth,
         darker towards the back) and their visibility (the corners show the cavity), each (1, W, 1).
 
-        Teeth are narrower away from the middle (incisors, then canines), so the gap
-        positions follow ``x = a * t * (1 + b * t^2)`` with ``t`` the tooth number.
+        Teeth look narrower away from the middle (incisors, then canines, turning away),
+        so the tooth number at a distance ``x`` (in incisor widths) is ``t = x / (1 + 0.12 x)``:
+        a gap wherever ``t`` is a whole number.
         """
         half = max(width / 2, 1.0)
         d = np.abs(xs - cx) / half  # 0 at the middle, 1 at the corners

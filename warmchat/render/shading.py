@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from warmchat.motion.tracks import CH, K
+from warmchat.motion.tracks import channel_vector
 from warmchat.render import face as F
 
 
@@ -52,10 +52,7 @@ class _Crease:
 
 
 def _w(**channels: float) -> np.ndarray:
-    v = np.zeros(K, np.float32)
-    for name, x in channels.items():
-        v[CH[name]] = x
-    return v
+    return channel_vector(channels)
 
 
 def _bezier(a: np.ndarray, c: np.ndarray, b: np.ndarray, n: int = 12) -> np.ndarray:

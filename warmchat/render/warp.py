@@ -160,8 +160,7 @@ class WarpRenderer:
             hair = _hair_radius(self.background.mask > 0.5, c, rel, up_ness, cfg)
             top = hair[up_ness > 0.3]
             if len(top) and top.max() > cfg.head_ring_top:
-                top_r = float(np.percentile(top[top > 0], 80)) if (top > 0).any() else cfg.head_ring_top
-                top_r = max(top_r, cfg.head_ring_top)
+                top_r = max(float(np.percentile(top[top > 0], 80)), cfg.head_ring_top)
                 radius = np.where(
                     up_ness > 0, cfg.head_ring + (top_r - cfg.head_ring) * up_ness, cfg.head_ring
                 )

@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from warmchat.motion.tracks import CH, K
+from warmchat.motion.tracks import CH, channel_vector
 
 TRAIN = ("astronaut", "grace_hopper", "lp_d10", "lp_d12", "lp_d20", "mt_sun")
 INTENSITY = 0.9
@@ -70,10 +70,7 @@ GROUPS: dict[str, list[tuple[str, ...]]] = {
 
 
 def _vec(d: dict[str, float]) -> np.ndarray:
-    v = np.zeros(K, np.float64)
-    for k, x in d.items():
-        v[CH[k]] = x
-    return v
+    return channel_vector(d).astype(np.float64)
 
 
 class Judge:

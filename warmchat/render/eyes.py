@@ -18,7 +18,9 @@ import cv2
 import numpy as np
 
 from warmchat.render import face as F
-from warmchat.render.mouth import LUMA, SUB_BITS, poly_mask
+from warmchat.render.mouth import LUMA, SUB_BITS, _roi, poly_mask
+
+LASH_LIFT = 0.04  # iod: how far above the open lid line a shut lid also covers (lashes, liner)
 
 
 def _eye_outline(upper: np.ndarray, lower: np.ndarray, corners: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -58,14 +60,52 @@ class EyelidPainter:
             self.lash.append(np.percentile(dark, 5, axis=0).astype(np.float32) * 0.6)
         self.soft = max(0.5, self.iod / 140)  # edge blur that matches the portrait's scale
         self.down = np.asarray(geometry["down"], np.float32)  # the face's down axis (2,)
+        self.skin = self._lid_texture(image, pts)
+
+    def _lid_texture(self, image: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
+        """(H, W, 3) uint8: the portrait with each eye opening and its lashes filled in from the skin
+        around it (Telea inpainting, then smoothed), or None when the eyes are too small to matter.
+
+        A shut lid is the skin around the eye carried over it: sampled through the frame's own
+        warp map it has the portrait's colours and shading and meets the skin around it without
+        an edge. (A flat lid colour drew a lighter, outlined patch: the lid of a painted eye, and
+        a tracker read its rim as an open eye.)
+        """
+        if self.iod < 12:
+            return None
+        h, w = image.shape[:2]
+        out = image.copy()
+        radius = max(2.0, 0.06 * self.iod)
+        for upper, lower, _above, corners, _ch in self.EYES:
+            # The opening, grown upwards over the lashes and liner that sit above the lid line.
+            lift = pts[upper] - self.down[None] * (1.5 * LASH_LIFT * self.iod)
+            outline = _eye_outline(lift, pts[lower], (pts[corners[0]], pts[corners[1]]))
+            x0, y0, x1, y1 = _roi(outline, (h, w), int(0.2 * self.iod) + 4)
+            hole = poly_mask((y1 - y0, x1 - x0), outline - np.float32([x0, y0]))
+            hole = cv2.dilate((hole > 64).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+            if x1 - x0 < 4 or y1 - y0 < 4 or not hole.any():
+                continue
+            patch = cv2.inpaint(np.ascontiguousarray(image[y0:y1, x0:x1]), hole, radius, cv2.INPAINT_TELEA)
+            # Inpainting leaves streaks; blurred inside the hole the fill reads as smooth skin.
+            smooth = cv2.GaussianBlur(patch, (0, 0), max(1.0, 0.02 * self.iod)).astype(np.float32)
+            m = (cv2.GaussianBlur(hole, (0, 0), 1.5).astype(np.float32) / 255)[..., None]
+            out[y0:y1, x0:x1] = (patch * (1 - m) + smooth * m).clip(0, 255).astype(np.uint8)
+        return out
 
     def paint(
-        self, frame: np.ndarray, pts: np.ndarray, pts_open: np.ndarray, blink: dict[str, float]
+        self,
+        frame: np.ndarray,
+        pts: np.ndarray,
+        pts_open: np.ndarray,
+        blink: dict[str, float],
+        sample_map: np.ndarray | None = None,
     ) -> None:
         """Cover what each upper lid has travelled in ``frame`` (S, S, 3 uint8) in place.
 
         ``pts`` are this frame's landmarks (478, 2), ``pts_open`` the same frame's
-        landmarks with the eyes open, ``blink`` the blink weight per channel.
+        landmarks with the eyes open, ``blink`` the blink weight per channel,
+        ``sample_map`` (S, S, 2) the frame's warp (where each pixel comes from in the
+        portrait): with it the lid is the portrait's own skin, carried the same way.
         """
         for k, (upper, lower, _above, corners, ch) in enumerate(self.EYES):
             b = float(blink.get(ch, 0.0))
@@ -78,6 +118,12 @@ class EyelidPainter:
                 np.clip((b - 0.7) / 0.3, 0, 1)
             )
             lid_open = pts_open[upper].astype(np.float32)
+            # Near shut, the band starts a little above the open lid line: the portrait's own
+            # upper lashes and eyeliner sit on that line, and left there they draw the top of
+            # an open eye over the closed lid (a tracker, like a viewer, reads it as open).
+            lift = float(np.clip((b - 0.5) / 0.5, 0, 1)) * LASH_LIFT * self.iod
+            taper = np.sqrt(np.sin(np.linspace(0, np.pi, len(upper), dtype=np.float32)).clip(0, 1))[:, None]
+            lid_open = lid_open - self.down[None] * (lift * taper)
             cs = (pts[corners[0]].astype(np.float32), pts[corners[1]].astype(np.float32))
             outline = _eye_outline(lid_open, pts[lower].astype(np.float32), cs)
             x0, y0 = np.floor(outline.min(0)).astype(int) - 3
@@ -109,15 +155,22 @@ class EyelidPainter:
             depth = np.clip((yy - top) / max(bottom - top, 1.0), 0, 1)[
                 ..., None
             ]  # 0 at the top, 1 at the edge
-            skin = self.lid[k] * (1.0 - 0.18 * depth)
             roi = frame[y0:y1, x0:x1].astype(np.float32)
-            # Keep a little of the warped texture (pores, make-up) under the colour.
-            luma = roi @ LUMA
-            # (less as it shuts: then the warped texture there is the squeezed eye, lashes and all)
-            detail = (luma - cv2.GaussianBlur(luma, (0, 0), 2.0))[..., None] * (0.8 - 0.6 * shut)
+            if self.skin is not None and sample_map is not None:
+                # The skin around the eye, carried by the frame's own warp (texture included).
+                tex = cv2.remap(self.skin, sample_map[y0:y1, x0:x1], None, cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
+                skin, detail = tex * (1.0 - 0.12 * depth), 0.0
+            else:
+                skin = self.lid[k] * (1.0 - 0.18 * depth)
+                # Keep a little of the warped texture (pores, make-up) under the colour (less as
+                # it shuts: then the warped texture there is the squeezed eye, lashes and all).
+                luma = roi @ LUMA
+                detail = (luma - cv2.GaussianBlur(luma, (0, 0), 2.0))[..., None] * (0.8 - 0.8 * shut)
             # Feather the top: where the lid meets the skin above, no edge may show (a
             # tracker, like a viewer, would take it for the lid line of an open eye).
-            feather = np.clip(depth[..., 0] / 0.35, 0, 1) ** 0.7
+            # Shut, the feather is short: what it would let through is the portrait's own lashes.
+            feather = np.clip(depth[..., 0] / (0.35 - 0.2 * shut), 0, 1) ** 0.7
             a = (cover * feather * min(1.0, (b - 0.15) / 0.45))[..., None]
             out = roi * (1 - a) + (skin + detail) * a
             # 3. Lashes along the lid's edge, as it comes down.

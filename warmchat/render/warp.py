@@ -295,7 +295,7 @@ class WarpRenderer:
             if max(blink.values()) >= 0.15:
                 still = np.array(expression, np.float64)
                 still[[CH[ch] for ch in _BLINKS]] = 0.0
-                self.eyelids.paint(frame, pts, self.landmarks(still, pose), blink)
+                self.eyelids.paint(frame, pts, self.landmarks(still, pose), blink, m)
         return frame
 
     def _own_teeth(self, expression: np.ndarray) -> bool:

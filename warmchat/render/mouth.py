@@ -89,9 +89,14 @@ class MouthPainter:
         # nothing about the teeth: their colour would hide the open mouth.
         if sclera is not None and float(sclera @ LUMA) > 0.9 * float(skin @ LUMA):
             white = sclera
-        # A touch of the skin's own hue: teeth in a warm picture are warm, never grey.
-        self.teeth = 0.75 * white + 0.25 * skin * float(white @ LUMA) / max(float(skin @ LUMA), 1.0)
-        self.teeth = self.teeth.clip(0, 255).astype(np.float32)
+        # Half of the skin's own hue (its colour per unit of brightness, geometrically mixed):
+        # the picture's light falls on the teeth too, so in a warm, saturated photo they are
+        # cream, never the grey-blue that plain white looks beside orange skin.
+        luma = float(white @ LUMA)
+        hue = np.sqrt(
+            np.maximum(white / max(luma, 1.0), 1e-3) * np.maximum(skin / max(float(skin @ LUMA), 1.0), 1e-3)
+        )
+        self.teeth = (luma * hue / max(float(hue @ LUMA), 1e-3)).clip(0, 255).astype(np.float32)
         self.cavity = (lip * 0.4 + np.array([16.0, 3, 3])).astype(np.float32)
         self.tongue = (lip * 0.75 + np.array([20.0, -8, -8])).clip(0, 255).astype(np.float32)
         self.soft = max(0.4, self.iod / 160)  # blur that matches the portrait's scale

@@ -244,3 +244,21 @@ def test_a_small_real_run_on_one_portrait():
     )  # seeded
     lis = FB.judge_clip(lis_frames, "happy", ref, id_frames=2)
     assert lis.face_found == 1.0 and lis.identity_max < 0.6
+
+
+def test_real_people_identity_reference_reads_each_video():
+    """The real-person reference: every shared video gives distances of one person to themself."""
+    from warmchat.bench.evaluators import load
+    from warmchat.paths import SHARED_VIDEOS
+
+    if load("expression")[0] is None or load("identity")[0] is None:
+        pytest.skip("the evaluators are not installed (requirements-eval.txt)")
+    if not SHARED_VIDEOS.is_dir():
+        pytest.skip(f"no shared videos at {SHARED_VIDEOS}")
+    ref = FB.real_identity_reference(seconds=1.2, every=6)
+    videos = {v.stem for v in SHARED_VIDEOS.glob("*.mp4")}
+    assert set(ref["per_video"]) == videos
+    frames = sum(d["frames"] for d in ref["per_emotion"].values())
+    assert frames >= len(videos) * 3  # ~5 frames read per video
+    for d in ref["per_emotion"].values():
+        assert 0.0 <= d["mean"] < 0.6  # the same person (dlib's threshold), never a stranger

@@ -928,6 +928,9 @@ def run(
         t = time.perf_counter()
         result["blinks_real_reference"] = real_blink_reference()
         log(f"[faces] blink measure on the real videos ({time.perf_counter() - t:.0f} s)")
+        t = time.perf_counter()
+        result["identity_real_reference"] = real_identity_reference()
+        log(f"[faces] identity measure on the real videos ({time.perf_counter() - t:.0f} s)")
     result["blinks_summary"] = _blink_summary(blinks)
     result["ghost"] = {
         "threshold_score": GHOST_MAX,
@@ -1067,6 +1070,49 @@ def real_blink_reference(seconds: float = 20.0) -> dict:
     return out
 
 
+def real_identity_reference(seconds: float = 20.0, every: int = 3) -> dict:
+    """The identity measure on the real people of the shared videos: how far a real face's dlib
+    descriptor moves from the same person's most restful frame when the FER judge reads it as
+    each emotion (head motion and lighting included, as in our clips).
+
+    It says what the identity target asks of a face that shows an emotion: a renderer whose
+    expressions move the descriptor no further than a real person's own do keeps identity.
+    """
+    fer, fer_why = load_evaluator("expression")
+    idm, id_why = load_evaluator("identity")
+    if fer is None or idm is None:
+        return na(fer_why or id_why or "judges not installed")
+    videos = sorted(SHARED_VIDEOS.glob("*.mp4")) if SHARED_VIDEOS.is_dir() else []
+    if not videos:
+        return na(f"no videos in {SHARED_VIDEOS}")
+    per: dict[str, list[float]] = {}
+    per_video: dict = {}
+    for v in videos:
+        frames = M.read_video(v, max_seconds=seconds, every=every)
+        tracks = M.track_frames(frames)
+        rest = restful_frame([f for f, t in zip(frames, tracks) if t is not None] or frames)
+        rest_lm = M.track_frames([rest])[0]
+        if rest_lm is None:
+            per_video[v.stem] = na("no face in the restful frame")
+            continue
+        ref = idm.descriptor(rest, rest_lm)
+        mine: dict[str, list[float]] = {}
+        for f, t in zip(frames, tracks):
+            if t is None:
+                continue
+            p = fer.probabilities(f, t)
+            mine.setdefault(max(p, key=p.get), []).append(float(np.linalg.norm(idm.descriptor(f, t) - ref)))
+        per_video[v.stem] = {e: float(np.mean(d)) for e, d in sorted(mine.items())}
+        for e, d in mine.items():
+            per.setdefault(e, []).extend(d)
+    return {
+        "per_emotion": {e: {"frames": len(d), "mean": float(np.mean(d))} for e, d in sorted(per.items())},
+        "per_video": per_video,
+        "every": every,
+        "seconds": seconds,
+    }
+
+
 def _targets(result: dict) -> dict:
     """Issue 12's "Done when" lines that these figures decide, each True/False (or n/a)."""
     fer = result["expression"]["fer_share_mean_both_modes"]
@@ -1194,6 +1240,14 @@ def report(result: dict) -> str:
         L.append(f"| {e} | {_f(idn['per_emotion'][e]['mean'])} | {_f(idn['per_emotion'][e]['max'])} |")
     L.append(f"| all | {_f(idn['mean'])} | {_f(idn['max'])} |")
     L.append(f"clips over 0.3: {idn['clips_over_0.3']} of {idn['clips']}")
+    real = result.get("identity_real_reference")
+    if isinstance(real, dict) and "n/a" not in real:
+        L.append("\nReal people (shared videos): dlib distance from each person's most restful frame to")
+        L.append("their frames the judge reads as each emotion")
+        L.append("| emotion | frames | mean |")
+        L.append("|---|---|---|")
+        for e, d in real["per_emotion"].items():
+            L.append(f"| {e} | {d['frames']} | {_f(d['mean'])} |")
     L.append("\nBlinks (neutral speaking clip; depth = opening at the closed frame / open)")
     L.append("| portrait | s | blinks/min | depth median | shallowest | share closed <= 0.3 | closed /min |")
     L.append("|---|---|---|---|---|---|---|")

@@ -185,3 +185,23 @@ def test_a_dipping_head_uncovers_background_not_a_copy_of_its_hair(astronaut_fac
     # The plate there is wall-coloured: like the background in the frame's top corners.
     wall = float((astronaut_face.image[:24, :24] @ grey).mean())
     assert abs(float(plate.mean()) - wall) < 25
+
+
+def test_an_eye_off_the_picture_keeps_the_flat_lid_and_the_other_eye_its_skin(astronaut_face):
+    """An eye cut off by the picture's edge cannot be inpainted: that eye gets the flat lid colour,
+    the other keeps the inpainted skin, and painting a shut blink raises nothing."""
+    from warmchat.render.eyes import EyelidPainter
+
+    lm = astronaut_face.landmarks.copy()
+    # Move the face left until the subject's right eye (image left) lies past the edge.
+    lm[:, 0] -= lm[F.EYE_R_UPPER + F.EYE_R_LOWER, 0].max() + 40
+    painter = EyelidPainter(astronaut_face.image, lm, astronaut_face.geometry)
+    assert painter.skin_ok == [False, True]
+    s = astronaut_face.image.shape[0]
+    px = np.arange(s, dtype=np.float32)
+    frame = astronaut_face.image.copy()
+    pts = lm[:, :2].astype(np.float32)
+    painter.paint(
+        frame, pts, pts, {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0}, np.stack(np.meshgrid(px, px), -1)
+    )
+    assert (frame != astronaut_face.image).any()  # the eye still on the picture was painted

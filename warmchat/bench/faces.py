@@ -1089,6 +1089,9 @@ def real_identity_reference(seconds: float = 20.0, every: int = 3) -> dict:
     per_video: dict = {}
     for v in videos:
         frames = M.read_video(v, max_seconds=seconds, every=every)
+        if not frames:
+            per_video[v.stem] = na("no frames could be read")
+            continue
         tracks = M.track_frames(frames)
         rest = restful_frame([f for f, t in zip(frames, tracks) if t is not None] or frames)
         rest_lm = M.track_frames([rest])[0]

@@ -5,11 +5,14 @@ the lower lid), but it can only move the portrait's pixels: the eye's own
 pixels are squeezed into a slit, the iris shows through as a dark smear, and
 a viewer (or a face tracker) still sees an open eye. So where the lid has
 travelled we paint it: in each frame, the band between where the upper lid
-would be with the eye open and where it is now is covered with the lid's own
-skin colour (sampled once from the portrait, between the lid line and the
-crease above it, make-up included), shaded darker towards the lid's edge, and
-that edge gets a soft line of lashes. With the blink fully shut the band is the
-whole eye. It costs a fraction of a millisecond: two small windows per frame.
+would be with the eye open and where it is now is covered with the skin around
+the eye (once per portrait, the eye opening and the lashes above it are
+inpainted away; the frame's own warp map carries that skin over the eye),
+shaded darker towards the lid's edge, and that edge gets a soft line of lashes.
+With the blink fully shut the band is the whole eye. Per frame it costs two
+small windows (about a millisecond when both eyes blink); an eye that could not
+be inpainted (a tiny face, an eye cut off by the picture's edge) gets a flat
+lid colour sampled between the lid line and the crease above it instead.
 """
 
 from __future__ import annotations
@@ -60,37 +63,42 @@ class EyelidPainter:
             self.lash.append(np.percentile(dark, 5, axis=0).astype(np.float32) * 0.6)
         self.soft = max(0.5, self.iod / 140)  # edge blur that matches the portrait's scale
         self.down = np.asarray(geometry["down"], np.float32)  # the face's down axis (2,)
-        self.skin = self._lid_texture(image, pts)
+        self.skin, self.skin_ok = self._lid_texture(image, pts)
 
-    def _lid_texture(self, image: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
+    def _lid_texture(self, image: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray | None, list[bool]]:
         """(H, W, 3) uint8: the portrait with each eye opening and its lashes filled in from the skin
-        around it (Telea inpainting, then smoothed), or None when the eyes are too small to matter.
+        around it (Telea inpainting, then smoothed), or None when the eyes are too small to matter;
+        and per eye whether it was filled (an eye at or past the picture's edge is not).
 
         A shut lid is the skin around the eye carried over it: sampled through the frame's own
         warp map it has the portrait's colours and shading and meets the skin around it without
         an edge. (A flat lid colour drew a lighter, outlined patch: the lid of a painted eye, and
         a tracker read its rim as an open eye.)
         """
+        filled = [False] * len(self.EYES)
         if self.iod < 12:
-            return None
+            return None, filled
         h, w = image.shape[:2]
         out = image.copy()
         radius = max(2.0, 0.06 * self.iod)
-        for upper, lower, _above, corners, _ch in self.EYES:
+        for k, (upper, lower, _above, corners, _ch) in enumerate(self.EYES):
             # The opening, grown upwards over the lashes and liner that sit above the lid line.
             lift = pts[upper] - self.down[None] * (1.5 * LASH_LIFT * self.iod)
             outline = _eye_outline(lift, pts[lower], (pts[corners[0]], pts[corners[1]]))
             x0, y0, x1, y1 = _roi(outline, (h, w), int(0.2 * self.iod) + 4)
+            if x1 - x0 < 4 or y1 - y0 < 4:
+                continue  # the eye is (nearly) off the picture
             hole = poly_mask((y1 - y0, x1 - x0), outline - np.float32([x0, y0]))
             hole = cv2.dilate((hole > 64).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
-            if x1 - x0 < 4 or y1 - y0 < 4 or not hole.any():
-                continue
+            if not hole.any() or hole.mean() > 0.8 * 255:
+                continue  # nothing to fill, or no skin around it to fill from
             patch = cv2.inpaint(np.ascontiguousarray(image[y0:y1, x0:x1]), hole, radius, cv2.INPAINT_TELEA)
             # Inpainting leaves streaks; blurred inside the hole the fill reads as smooth skin.
             smooth = cv2.GaussianBlur(patch, (0, 0), max(1.0, 0.02 * self.iod)).astype(np.float32)
             m = (cv2.GaussianBlur(hole, (0, 0), 1.5).astype(np.float32) / 255)[..., None]
             out[y0:y1, x0:x1] = (patch * (1 - m) + smooth * m).clip(0, 255).astype(np.uint8)
-        return out
+            filled[k] = True
+        return (out if any(filled) else None), filled
 
     def paint(
         self,
@@ -156,7 +164,7 @@ class EyelidPainter:
                 ..., None
             ]  # 0 at the top, 1 at the edge
             roi = frame[y0:y1, x0:x1].astype(np.float32)
-            if self.skin is not None and sample_map is not None:
+            if self.skin is not None and self.skin_ok[k] and sample_map is not None:
                 # The skin around the eye, carried by the frame's own warp (texture included).
                 tex = cv2.remap(self.skin, sample_map[y0:y1, x0:x1], None, cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip

@@ -15,7 +15,8 @@ from warmchat.motion.tracks import channel_vector
 # emotion -> {channel: weight at intensity 1}. Cues follow FACS descriptions of
 # the basic emotions (AU6+12+25 happy, AU1+4+15+17 sad, AU4+5+7+9+10 angry,
 # AU1+2+5+26 surprised, AU1+2+4+5+20+26 fearful, AU9+10+15 disgusted, unilateral
-# AU12+14 contempt); the weights within each were then searched for what the
+# AU12+14 contempt; surprise's lips rounded into an "O": a wide open mouth without it
+# read as a shout); the weights within each were then searched for what the
 # FER-2013 judge reads, still and under speech shapes, on six portraits
 # (``python -m warmchat.train.presets --seed 0``; the bench judges on all twelve).
 # The search weighs identity too (a face must stay its own). Two changes by eye:
@@ -37,8 +38,8 @@ EMOTION_PRESETS: dict[str, dict[str, float]] = {
         "mouthFrownRight": 1.0, "mouthUpperUp": 0.8, "mouthPress": 0.2, "jawOpen": 1.0,
     },
     "surprised": {
-        "browInnerUp": 0.2, "browOuterUpLeft": 1.0, "browOuterUpRight": 1.0, "eyeWide": 1.0,
-        "jawOpen": 0.6, "mouthFunnel": 1.0, "mouthLowerDown": 0.8,
+        "browInnerUp": 0.2, "browOuterUpLeft": 0.6, "browOuterUpRight": 0.6, "eyeWide": 1.0,
+        "jawOpen": 0.6, "mouthFunnel": 0.8, "mouthPucker": 1.0, "mouthLowerDown": 0.2,
     },
     "fearful": {
         "browInnerUp": 1.0, "browDownLeft": 0.4, "browDownRight": 0.4, "eyeWide": 1.0, "jawOpen": 0.2,

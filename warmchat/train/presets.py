@@ -50,7 +50,7 @@ SPEECH = (
     {"jawOpen": 0.16, "mouthStretchLeft": 0.45, "mouthStretchRight": 0.45},
 )
 # Emotion -> channel groups it may use (FACS: happy AU6+12+25, sad AU1+4+15+17, angry
-# AU4+5+7+9+10+23, surprised AU1+2+5+26, fearful AU1+2+4+5+20+26, disgusted AU9+10+15+17).
+# AU4+5+7+9+10+23, surprised AU1+2+5+26 with the lips rounded into an "O", fearful AU1+2+4+5+20+26, disgusted AU9+10+15+17).
 GROUPS: dict[str, list[tuple[str, ...]]] = {
     "happy": [("mouthSmileLeft", "mouthSmileRight"), ("cheekSquint",), ("eyeSquint",), ("jawOpen",),
               ("mouthUpperUp",), ("mouthStretchLeft", "mouthStretchRight")],
@@ -59,7 +59,7 @@ GROUPS: dict[str, list[tuple[str, ...]]] = {
     "angry": [("browDownLeft", "browDownRight"), ("eyeSquint",), ("eyeWide",), ("noseSneer",),
               ("mouthFrownLeft", "mouthFrownRight"), ("mouthUpperUp",), ("mouthPress",), ("jawOpen",)],
     "surprised": [("browInnerUp",), ("browOuterUpLeft", "browOuterUpRight"), ("eyeWide",), ("jawOpen",),
-                  ("mouthFunnel",), ("mouthLowerDown",)],
+                  ("mouthFunnel",), ("mouthPucker",), ("mouthLowerDown",)],
     "fearful": [("browInnerUp",), ("browOuterUpLeft", "browOuterUpRight"), ("browDownLeft", "browDownRight"),
                 ("eyeWide",), ("mouthStretchLeft", "mouthStretchRight"), ("jawOpen",),
                 ("mouthFrownLeft", "mouthFrownRight"), ("mouthLowerDown",)],

@@ -12,6 +12,8 @@ from warmchat.bench.load import App, free_port
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 from warmchat.render.video import media_durations
 
+pytestmark = pytest.mark.slow  # the real app, launched as a subprocess
+
 
 @pytest.fixture(scope="module")
 def app_url():

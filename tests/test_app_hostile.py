@@ -13,6 +13,8 @@ from warmchat.bench.load import App
 from warmchat.bench.soak import hostile_zips, run_soak
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 
+pytestmark = pytest.mark.slow  # the real app, launched as subprocesses, and a soak
+
 SEND = dict(
     agent_img=handle_file(str(DEFAULT_AGENT_PORTRAIT)), user_img=handle_file(str(DEFAULT_USER_PORTRAIT)),
     audio=None, api_name="/send",

@@ -11,6 +11,8 @@ import pytest
 from warmchat.bench.load import App
 from warmchat.paths import REPO_DIR
 
+pytestmark = pytest.mark.slow  # Chromium against the real app
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip

@@ -13,6 +13,8 @@ import pytest
 from warmchat.cli import main
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR
 
+pytestmark = pytest.mark.slow  # the command line as subprocesses
+
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(

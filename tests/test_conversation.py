@@ -91,6 +91,7 @@ def test_scripts_parse_and_refuse_clearly(tmp_path):
         parse_script(tmp_path / "missing.txt")
 
 
+@pytest.mark.slow  # renders a whole scripted conversation and two agents talking (~45 s)
 def test_replay_and_agent_to_agent_from_the_cli(tmp_path):
     script = tmp_path / "talk.txt"
     script.write_text(

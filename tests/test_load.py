@@ -6,6 +6,8 @@ import pytest
 
 from warmchat.bench.load import App, run_load
 
+pytestmark = pytest.mark.slow  # eight visitors against the real app
+
 
 @pytest.fixture(scope="module")
 def app():

@@ -5,12 +5,15 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 from gradio_client import Client
 
 from warmchat.bench.load import App
 from warmchat.bench.stream import measure_turn
 from warmchat.render import probe
 from warmchat.render.video import SegmentedClipWriter
+
+pytestmark = pytest.mark.slow  # the real app with an empty PATH
 
 
 def test_the_bundled_ffprobe_reads_what_gradio_asks_of_a_segment(tmp_path):

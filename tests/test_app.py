@@ -7,11 +7,14 @@ import os
 
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError, ValidationError
 
 from warmchat.bench.load import App, free_port
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 from warmchat.render.video import media_durations
 
+# What the app's refusals reach a client as (anything else, a crash included, fails the test).
+REFUSED = (AppError, ValidationError)
 pytestmark = pytest.mark.slow  # the real app, launched as a subprocess
 
 
@@ -47,7 +50,7 @@ def test_turns_return_video_and_a_growing_tree_and_bad_input_loses_nothing(app_u
     assert len(chat) == 2 and chat[0]["role"] == "user"
     assert len(_tree_texts(plot)) == 2
 
-    with pytest.raises(Exception, match="empty"):
+    with pytest.raises(REFUSED, match="empty"):
         _send(client, "   ")
 
     turn2, whole2, chat2, plot2, _ = _send(client, "Thank you! I start on Monday.")
@@ -148,7 +151,7 @@ def test_bad_inputs_get_clear_messages_and_lose_nothing(app_url, tmp_path):
         ),
     ]
     for kw, match in cases:
-        with pytest.raises(Exception, match=match):
+        with pytest.raises(REFUSED, match=match):
             client.predict(**{**base, **kw}, api_name="/send")
     # Several faces: the largest is used, and the visitor is told.
     out = client.predict(
@@ -171,6 +174,7 @@ def test_bad_inputs_get_clear_messages_and_lose_nothing(app_url, tmp_path):
         **base,
         api_name="/send",
     )
+    assert out[0] and len(out[2]) == 8 and "biblioteca" in str(out[2][-2])  # spoken and answered
     # A CMYK JPEG and a grayscale picture are faces like any other; clipped speech still speaks.
     out = client.predict(
         message="",
@@ -209,9 +213,14 @@ def test_branch_regenerate_save_and_load_through_the_api(app_url, tmp_path):
     # Save, clear, load: the tree comes back.
     saved = client.predict(api_name="/export")
     client.predict(api_name="/clear")
+    with pytest.raises(REFUSED, match="no conversation"):  # cleared: nothing to show
+        client.predict(node_id="latest", api_name="/switch")
     out = client.predict(zip_file=handle_file(saved), api_name="/load")
     assert len(_tree_texts(out[3])) == 7
-    assert len(first[2]) == 2
+    # The loaded chat is the branch that was shown when it was saved.
+    assert len(out[2]) == 2 and "cello" in str(out[2][0])
+    assert "paint" in str(first[2][0])  # the first branch is still in the tree
+    assert any("paint" in t for t in _tree_texts(out[3]))
 
 
 def test_a_failing_llm_falls_back_with_a_notice():

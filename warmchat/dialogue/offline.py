@@ -300,10 +300,6 @@ class OfflineEngine:
                 return group, 0.8 * state.intensity
         return None
 
-    def opening_line(self, persona: Persona, topic: str | None = None, seed: int | None = None) -> Reply:
-        """A first line that starts a conversation about ``topic`` (one is picked if None)."""
-        return opening_line(persona, topic, seed)
-
     # --- composition -----------------------------------------------------------------------
 
     def _compose_unique(self, ctx: _Context, history: list[Utterance], rng: random.Random) -> str:

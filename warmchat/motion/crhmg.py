@@ -188,11 +188,6 @@ class CRHMGNet(nn.Module):
         self.post_down = nn.Conv1d(d, d, cfg.latent_stride, stride=cfg.latent_stride)
         self.post_out = nn.Conv1d(d, 2 * cfg.noise_dim, 1)
 
-    @property
-    def n_latent(self) -> int:
-        """Noise vectors per window."""
-        return self.cfg.n_frames // self.cfg.latent_stride
-
     def condition(self, role: torch.Tensor, emotion: torch.Tensor) -> torch.Tensor:
         """(B,) role index, (B, 8) emotion -> (B, D)."""
         return self.role_emb(role) + self.emotion_proj(emotion)

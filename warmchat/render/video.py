@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,10 +132,6 @@ class Segment:
     first_frame: int  # where it starts in the whole clip, in frames
     frames: int  # how many frames it holds
     fps: int = FPS  # frame rate, for the times below
-
-    @property
-    def start_s(self) -> float:
-        return self.first_frame / self.fps
 
     @property
     def duration_s(self) -> float:
@@ -327,17 +323,6 @@ class SegmentedClipWriter:
             self.close()
         else:
             self.abort()
-
-
-def write_mp4(path: str | Path, frames: Iterable[np.ndarray], audio_path: str | Path | None = None) -> Path:
-    """Write all ``frames`` (an iterable of equal-sized RGB arrays) to ``path``."""
-    it = iter(frames)
-    first = next(it)
-    with Mp4Writer(path, first.shape[1], first.shape[0], audio_path) as w:
-        w.write(first)
-        for f in it:
-            w.write(f)
-    return Path(path)
 
 
 def concat_mp4(paths: list[Path], out: str | Path) -> Path:

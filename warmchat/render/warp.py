@@ -26,7 +26,7 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 from warmchat.motion.presets import PRESET_MATRIX
-from warmchat.motion.tracks import CH, ExpressionTrack, HeadTrack
+from warmchat.motion.tracks import CH
 from warmchat.render import face as F
 from warmchat.render.background import BackgroundPlate
 from warmchat.render.basis import build_basis
@@ -308,11 +308,3 @@ class WarpRenderer:
             return True
         applied = self.rest.apply(np.asarray(expression, np.float64), self._full)
         return float(applied[smile].mean()) > -0.5 * own  # at least half of its own smile is left
-
-    def render_track(self, expr: ExpressionTrack, head: HeadTrack):
-        """Yield frames (S, S, 3) uint8 for aligned expression and head tracks."""
-        if len(expr) != len(head):
-            raise ValueError(f"expression ({len(expr)}) and head ({len(head)}) tracks differ in length")
-        poses = head.as_array()
-        for t in range(len(expr)):
-            yield self.render(expr.values[t], poses[t])

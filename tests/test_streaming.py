@@ -152,3 +152,23 @@ def test_a_session_turn_as_live_events(pipe):
         assert len(sess.messages()) == 2
     finally:
         sess.close()
+
+
+def test_regenerate_takes_every_setting_the_visitor_turned(pipe):
+    """Regenerate applies liveliness and expression strength as send does (they were left out)."""
+    from warmchat import session as S
+
+    sess = S.ChatSession()
+    try:
+        S.send(pipe, sess, "I finished my first marathon!", DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT)
+        assert (sess.conv.liveliness, sess.conv.expression_strength) == (1.0, 1.0)
+        turned = S.Settings(liveliness=0.3, expression_strength=1.6, seed=7)
+        S.regenerate(pipe, sess, settings=turned)
+        conv = sess.conv
+        assert (conv.liveliness, conv.expression_strength, conv.seed) == (0.3, 1.6, 7)
+        assert len(sess.messages()) == 2  # the new reply replaced the old one on the path
+        with pytest.raises(UserInputError, match="Liveliness"):
+            S.regenerate(pipe, sess, settings=S.Settings(liveliness=5))
+        assert conv.liveliness == 0.3  # a refused setting changes nothing
+    finally:
+        sess.close()

@@ -159,7 +159,11 @@ def ensure_conversation(
         )
         conv.agent, conv.user = new_agent, new_user
     session.portrait_ids = ids
-    conv = session.conv
+    return _apply(session.conv, settings)
+
+
+def _apply(conv, settings: Settings):
+    """The visitor's knobs onto the conversation: every one of them, for the next clip."""
     conv.agent.voice, conv.user.voice = settings.agent_voice, settings.user_voice
     conv.liveliness = float(settings.liveliness)
     conv.expression_strength = float(settings.expression_strength)
@@ -212,9 +216,7 @@ def regenerate(
         raise UserInputError("There is no reply to regenerate yet: send a message first.")
     conv = session.conv
     if settings is not None:
-        settings.check()
-        conv.agent.voice, conv.user.voice = settings.agent_voice, settings.user_voice
-        conv.seed = int(settings.seed)
+        _apply(conv, settings.check())  # liveliness and strength too (they were left out here)
     node = conv.tree.node(conv.tree.current)
     if node.role != "agent":
         raise UserInputError("Pick a reply to regenerate (the current node is not one).")

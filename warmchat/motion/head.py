@@ -1,9 +1,10 @@
 """Head motion for both roles: smooth, random, role- and emotion-dependent.
 
-``HeadMotion`` is the interface; ``NoiseHeadMotion`` is the first version
-(band-limited noise per pose field, with amplitudes and a resting offset per
-role and emotion, and speech-driven emphasis for the speaker). The CRHMG
-Transformer replaces it later behind the same interface.
+``HeadMotion`` is the interface. The CRHMG Transformer (``motion/crhmg.py``,
+weights in ``assets/models/crhmg.pt``) is the default behind it;
+``NoiseHeadMotion`` here (band-limited noise per pose field, with amplitudes and
+a resting offset per role and emotion, and speech-driven emphasis for the
+speaker) is the fallback when those weights cannot be loaded.
 """
 
 from __future__ import annotations

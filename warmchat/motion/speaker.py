@@ -1,7 +1,8 @@
 """The speaker's face: speech -> expression track (lips, jaw, brows) under an emotion.
 
-``SpeakerMotion`` is the interface; ``VisemeSpeaker`` is the first, hand-made
-implementation (a learned audio-to-expression model replaces it later):
+``SpeakerMotion`` is the interface. The learned audio-to-expression model
+(``motion/audio2expr.py``) is the default speaker; ``VisemeSpeaker`` here is the
+hand-made one (``--speaker viseme``, and the fallback without the model's weights):
 
 * with phoneme timings (our TTS gives them), each phoneme becomes a viseme
   target, and coarticulation blends neighbours with dominance weights (a

@@ -24,6 +24,9 @@ from warmchat.render import face as F
 from warmchat.render.mouth import LUMA, SUB_BITS, _roi, poly_mask
 
 LASH_LIFT = 0.04  # iod: how far above the open lid line a shut lid also covers (lashes, liner)
+LASH_THICK = 0.018  # iod: width of the lash line drawn along a closing lid's edge
+LASH_ALPHA = 0.65  # its opacity at full blink
+EDGE_DARK = 0.12  # the lid's skin darkens by this much towards its edge (it curves away from the light)
 
 
 def _eye_outline(upper: np.ndarray, lower: np.ndarray, corners: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -168,7 +171,7 @@ class EyelidPainter:
                 # The skin around the eye, carried by the frame's own warp (texture included).
                 tex = cv2.remap(self.skin, sample_map[y0:y1, x0:x1], None, cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
-                skin, detail = tex * (1.0 - 0.12 * depth), 0.0
+                skin, detail = tex * (1.0 - EDGE_DARK * depth), 0.0
             else:
                 skin = self.lid[k] * (1.0 - 0.18 * depth)
                 # Keep a little of the warped texture (pores, make-up) under the colour (less as
@@ -185,9 +188,9 @@ class EyelidPainter:
             if b > 0.4:
                 lash = np.zeros(shape, np.uint8)
                 line = np.round((lid_now - off) * (1 << SUB_BITS)).astype(np.int32)
-                thick = max(1, round(self.iod * 0.018))
+                thick = max(1, round(self.iod * LASH_THICK))
                 cv2.polylines(lash, [line], False, 255, thick, cv2.LINE_AA, SUB_BITS)
                 la = cv2.GaussianBlur(lash, (0, 0), self.soft * 0.7).astype(np.float32)[..., None] / 255
-                la *= 0.65 * min(1.0, (b - 0.4) / 0.4)
+                la *= LASH_ALPHA * min(1.0, (b - 0.4) / 0.4)
                 out = out * (1 - la) + self.lash[k] * la
             frame[y0:y1, x0:x1] = out.clip(0, 255).astype(np.uint8)

@@ -205,3 +205,24 @@ def test_an_eye_off_the_picture_keeps_the_flat_lid_and_the_other_eye_its_skin(as
         frame, pts, pts, {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0}, np.stack(np.meshgrid(px, px), -1)
     )
     assert (frame != astronaut_face.image).any()  # the eye still on the picture was painted
+
+
+def test_a_strip_the_warp_magnifies_shows_the_plate_not_a_smear(astronaut_renderer):
+    """A backward map that pulls 8 rows of hair out over 48 (as between a dipping head and a still
+    frame edge) shows the background plate there, not the hair stretched into streaks."""
+    bg = astronaut_renderer.background
+    s = bg.mask.shape[0]
+    px = np.arange(s, dtype=np.float32)
+    m = np.stack(np.meshgrid(px, px), -1)  # identity map (S, S, 2)
+    cols = slice(200, 312)
+    hair = int(np.argmax(bg.mask[:, 256] > 0.95)) + 20  # rows well inside the hair, at the middle
+    rows = np.arange(hair, hair + 48)
+    m[rows, cols, 1] = (hair + (rows - hair) / 6.0)[:, None]  # 48 rows from 8: magnified 6x
+    frame = astronaut_renderer.image.copy()
+    smeared = cv2.remap(frame, m, None, cv2.INTER_LINEAR)
+    out = smeared.copy()
+    bg.composite(out, m)
+    inner = (slice(hair + 8, hair + 40), slice(216, 296))
+    plate_gap = np.abs(out[inner].astype(int) - bg.plate[inner].astype(int)).mean()
+    smear_gap = np.abs(smeared[inner].astype(int) - bg.plate[inner].astype(int)).mean()
+    assert plate_gap < 0.2 * smear_gap, (plate_gap, smear_gap)

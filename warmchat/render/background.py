@@ -21,6 +21,13 @@ import numpy as np
 
 from warmchat.render import face as F
 
+# Outside the face, a frame pixel whose backward map covers less than this much of the portrait
+# per pixel (the warp magnifies it) is a smear: where the segmenter is unsure of the person the
+# plate takes over from here down to 0.3 of it; where it is sure (hair), from 0.4 down to 0.2
+# (a 5x magnification; a head turn or a nod stays above 0.6).
+STRETCH_AREA = 0.6
+UNSURE_PERSON = 0.05  # inside the head's region, a person probability above this is painted out of the plate
+
 log = logging.getLogger(__name__)
 
 
@@ -47,20 +54,29 @@ class BackgroundPlate:
         # Soft edges: the alpha that the warped person is composited with (hair is soft).
         self.mask = cv2.GaussianBlur(person, (0, 0), max(1.0, s / 256))  # (S, S) float32
         # The plate: the person (grown a little, so no hair fringe is left) painted out.
+        self._image, self._person, self._work_side = image, person, work_side
+        self.plate = self._paint_out(person > 0.3)  # (S, S, 3)
+        # (S, S, 3): the person mask, the head's region (what moves rigidly with the head; the
+        # whole picture until the renderer says where its head ring lies) and the face itself,
+        # where a warp magnifies for real (lips parting; the mouth and lid painters draw what
+        # opens): no smear test there.
+        self._face = cv2.GaussianBlur(face.astype(np.float32), (0, 0), max(1.0, s / 128))
+        self.alpha = np.dstack([self.mask, np.ones_like(self.mask), self._face])
+        px = np.arange(s, dtype=np.float32)
+        self._grid = np.stack(np.meshgrid(px, px), -1)  # (S, S, 2) the identity map
+
+    def _paint_out(self, person: np.ndarray) -> np.ndarray:
+        """(S, S, 3) uint8: the portrait with ``person`` (S, S) bool, grown a little, inpainted away."""
+        image, s, side = self._image, self._image.shape[0], self._work_side
         k = max(3, s // 40) | 1
-        hole = cv2.dilate((person > 0.3).astype(np.uint8), np.ones((k, k), np.uint8))
-        small = cv2.resize(image, (work_side, work_side), interpolation=cv2.INTER_AREA)
-        small_hole = cv2.resize(hole, (work_side, work_side), interpolation=cv2.INTER_NEAREST)
+        hole = cv2.dilate(person.astype(np.uint8), np.ones((k, k), np.uint8))
+        small = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)
+        small_hole = cv2.resize(hole, (side, side), interpolation=cv2.INTER_NEAREST)
         filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
         filled = cv2.GaussianBlur(filled, (0, 0), 1.5)
         big = cv2.resize(filled, (s, s), interpolation=cv2.INTER_CUBIC)
         keep = cv2.GaussianBlur((1 - hole).astype(np.float32), (0, 0), 2.0)[..., None]
-        self.plate = (image * keep + big * (1 - keep)).astype(np.uint8)  # (S, S, 3)
-        # (S, S, 2): the person mask and the head's region (what moves rigidly with the head;
-        # the whole picture until the renderer says where its head ring lies).
-        self.alpha = np.dstack([self.mask, np.ones_like(self.mask)])
-        px = np.arange(s, dtype=np.float32)
-        self._grid = np.stack(np.meshgrid(px, px), -1)  # (S, S, 2) the identity map
+        return (image * keep + big * (1 - keep)).astype(np.uint8)
 
     def set_head_region(self, ring: np.ndarray, eyes: np.ndarray, down: np.ndarray) -> None:
         """The polygon (N, 2) inside which the renderer moves the portrait with the head, from
@@ -75,7 +91,14 @@ class BackgroundPlate:
         above = ((xx - eyes[0]) * down[0] + (yy - eyes[1]) * down[1]) < 0
         region[~above] = 0
         soft = cv2.GaussianBlur(region, (0, 0), max(1.0, s / 128)).astype(np.float32) / 255
-        self.alpha = np.dstack([self.mask, soft])
+        self.alpha = np.dstack([self.mask, soft, self._face])
+        # What sits on the head that the segmenter is unsure of (a cap's badge, wisps of hair)
+        # moves with the head, so it must not stay in the plate either: left there, a nod
+        # uncovers a second copy of it above the head. Inside the head's region the plate
+        # paints out anything the segmenter gives a fair chance of being the person.
+        unsure = (region > 0) & (self._person > UNSURE_PERSON) & (self._person <= 0.3)
+        if unsure.sum() > 0.002 * s * s:
+            self.plate = self._paint_out((self._person > 0.3) | unsure)
 
     def composite(self, frame: np.ndarray, sample_map: np.ndarray) -> None:
         """Replace, in ``frame`` (S, S, 3 uint8, the warped portrait) in place, every pixel the
@@ -105,7 +128,7 @@ class BackgroundPlate:
         #    hair upwards draws a stalk of hair over the head.
         ah = cv2.remap(self.alpha, m, None, cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
-        a, head = ah[..., 0], ah[..., 1]
+        a, head, in_face = ah[..., 0], ah[..., 1], ah[..., 2]
         # 3. Keep the warped pixels where the warp did not move them (they are the portrait's
         #    own, hair fringes included) and where the warped person is. Inside the head's
         #    region, what moved with the head but the segmenter missed (a cap's badge, grey
@@ -115,6 +138,16 @@ class BackgroundPlate:
         moved = cv2.absdiff(m, self._grid[y0:y1:q, x0:x1:q]).sum(-1)  # pixels
         still = self.mask[y0:y1:q, x0:x1:q]
         same = head * (1.0 - np.minimum(cv2.absdiff(a, still) * 20.0, 1.0))
+        # Where the warp magnifies the portrait (a strip pulled out between the moving head and
+        # the still frame edge: the backward map's area ratio well below 1), what it shows is a
+        # smear of whatever lay there (a cap's top pulled up to the frame's edge, hair torn into
+        # streaks): the plate, from a milder stretch where the segmenter is unsure of the person.
+        gx, gy = np.gradient(m[..., 0], q), np.gradient(m[..., 1], q)
+        area = gx[1] * gy[0] - gx[0] * gy[1]  # d(src x)/dx * d(src y)/dy - d(src x)/dy * d(src y)/dx
+        smear = np.clip((STRETCH_AREA - area) / 0.3, 0.0, 1.0)
+        smear = np.where(a < 0.9, smear, np.clip((STRETCH_AREA - 0.2 - area) / 0.2, 0.0, 1.0))
+        smear *= 1.0 - in_face
+        a, same = a * (1.0 - smear), same * (1.0 - smear)
         keep = np.maximum(np.maximum(a, 1.0 - np.minimum(moved, 1.0)), same)
         # Only where some of the plate shows is there anything to blend.
         rows, cols = np.nonzero((keep < 0.999).any(1))[0], np.nonzero((keep < 0.999).any(0))[0]

@@ -63,7 +63,7 @@ FORMAT_VERSION = 1
 
 ROOT_ROLE = "root"
 SPEAKER_ROLES: tuple[str, ...] = ("user", "agent")
-ROLES: tuple[str, ...] = (ROOT_ROLE, *SPEAKER_ROLES)
+NODE_ROLES: tuple[str, ...] = (ROOT_ROLE, *SPEAKER_ROLES)
 
 # Node fields that ``add_child``/``add_sibling`` accept as keyword extras; any other
 # keyword goes into ``meta`` so callers can tag a node (e.g. ``backend="offline"``).
@@ -460,7 +460,7 @@ class ITT:
             node = Node.from_dict(nd)
             if node.id in tree._nodes:
                 raise ValueError(f"duplicate node id {node.id!r}")
-            if node.role not in ROLES:
+            if node.role not in NODE_ROLES:
                 raise ValueError(f"node {node.id!r} has unknown role {node.role!r}")
             tree._nodes[node.id] = node
         roots = [n for n in tree._nodes.values() if n.parent is None]

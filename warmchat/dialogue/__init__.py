@@ -19,7 +19,6 @@ import threading
 from warmchat.dialogue.base import (
     DEFAULT_PERSONA,
     PARTNER_PERSONA,
-    ROLES,
     STYLES,
     DialogueEngine,
     Persona,
@@ -60,7 +59,6 @@ def make_engine(config: LLMConfig | None = None) -> DialogueEngine:
 __all__ = [
     "DEFAULT_PERSONA",
     "PARTNER_PERSONA",
-    "ROLES",
     "STYLES",
     "DialogueEngine",
     "LLMConfig",

@@ -17,9 +17,6 @@ from typing import Protocol, runtime_checkable
 
 from warmchat.emotion import EmotionState
 
-#: The two roles an utterance can have, from the replying persona's point of view.
-ROLES: tuple[str, ...] = ("user", "agent")
-
 #: The offline engine's wording styles (``Persona.style``).
 STYLES: tuple[str, ...] = ("warm", "playful", "calm")
 

@@ -87,7 +87,7 @@ from warmchat.speech import Speech, loudness_envelope
 log = logging.getLogger(__name__)
 
 WEIGHTS_PATH = ASSETS_DIR / "models" / "crhmg.pt"
-ROLES: tuple[str, ...] = ("speaker", "listener")  # role index = position here
+HEAD_ROLES: tuple[str, ...] = ("speaker", "listener")  # role index = position here
 
 # Geometry of the renderer's crop (warmchat.render.face.PortraitConfig defaults).
 CROP_PX = 512.0  # side of the crop
@@ -163,7 +163,7 @@ class CRHMGNet(nn.Module):
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, d),
         )  # fmt: skip
         # 2. Conditions and noise, each projected to the model width and added per frame.
-        self.role_emb = nn.Embedding(len(ROLES), d)
+        self.role_emb = nn.Embedding(len(HEAD_ROLES), d)
         self.emotion_proj = nn.Linear(cfg.n_emotions, d)
         self.known_proj = nn.Linear(7, d)  # known pose (6, normalised, 0 where unknown) + known flag
         self.noise_proj = nn.Linear(cfg.noise_dim, d)
@@ -381,7 +381,7 @@ class CRHMGHeadMotion:
         start_pose: np.ndarray | None = None,
         speech: Speech | None = None,
     ) -> HeadTrack:
-        if role not in ROLES:
+        if role not in HEAD_ROLES:
             raise ValueError(f"role must be 'speaker' or 'listener', got {role!r}")
         if self.fallback is not None:
             return self.fallback.generate(role, emotion, n_frames, rng, start_pose, speech)
@@ -449,7 +449,7 @@ class CRHMGHeadMotion:
         pos, done = 0, 0
         with torch.inference_mode():
             cond = net.condition(
-                torch.tensor([ROLES.index(role)]),
+                torch.tensor([HEAD_ROLES.index(role)]),
                 torch.from_numpy(emotion.weighted().astype(np.float32))[None],
             )
             while done < T:

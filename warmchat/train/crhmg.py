@@ -275,7 +275,7 @@ def random_labels(rng: np.random.Generator, cfg: TrainConfig) -> tuple[int, np.n
         dist = rng.dirichlet(np.full(len(EMOTIONS), 0.5))
     emo = EmotionState(dist, float(rng.random()))
     gain, _ = C.emotion_gain_offset(emo)
-    return C.ROLES.index(role), emo.weighted().astype(np.float32), C.role_ratio(role) * gain
+    return C.HEAD_ROLES.index(role), emo.weighted().astype(np.float32), C.role_ratio(role) * gain
 
 
 def sample_batch(
@@ -463,7 +463,7 @@ def generated_numbers(model: C.LoadedModel, seconds: float = 10.0, seeds: int = 
     T = int(seconds * FPS)
     out: dict = {}
     emo = EmotionState.of("neutral", 0.5)
-    for role in C.ROLES:
+    for role in C.HEAD_ROLES:
         per = [
             motion_numbers(gen.generate(role, emo, T, np.random.default_rng(s)).as_array())
             for s in range(seeds)

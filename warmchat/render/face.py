@@ -543,7 +543,7 @@ def _square_crop(rgb: np.ndarray, cx: float, cy: float, side: float, out: int, s
         if (inside == 0).sum() > out:  # more than a rounding row
             # The further from the picture, the blurrier: edge streaks fade into a soft extension.
             far = cv2.distanceTransform((inside == 0).astype(np.uint8), cv2.DIST_L2, 3)
-            w = np.clip(far / (out / 48), 0, 1)[..., None]  # soft within ~10 px: no streaks
+            w = np.clip(far / (out / 12), 0, 1)[..., None]
             soft = cv2.GaussianBlur(cv2.GaussianBlur(crop, (0, 0), out / 16), (0, 0), out / 16)
             crop = (crop * (1 - w) + soft * w).astype(np.uint8)
     return crop, np.array([x0, y0], np.float32), sc

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from warmchat.render import face as F
-from warmchat.render.mouth import LUMA, SUB_BITS, _roi, poly_mask
+from warmchat.render.mouth import LUMA, SUB_BITS, box_around, poly_mask
 
 LASH_LIFT = 0.04  # iod: how far above the open lid line a shut lid also covers (lashes, liner)
 LASH_THICK = 0.018  # iod: width of the lash line drawn along a closing lid's edge
@@ -88,7 +88,7 @@ class EyelidPainter:
             # The opening, grown upwards over the lashes and liner that sit above the lid line.
             lift = pts[upper] - self.down[None] * (1.5 * LASH_LIFT * self.iod)
             outline = _eye_outline(lift, pts[lower], (pts[corners[0]], pts[corners[1]]))
-            x0, y0, x1, y1 = _roi(outline, (h, w), int(0.2 * self.iod) + 4)
+            x0, y0, x1, y1 = box_around(outline, (h, w), int(0.2 * self.iod) + 4)
             if x1 - x0 < 4 or y1 - y0 < 4:
                 continue  # the eye is (nearly) off the picture
             hole = poly_mask((y1 - y0, x1 - x0), outline - np.float32([x0, y0]))
@@ -137,9 +137,7 @@ class EyelidPainter:
             lid_open = lid_open - self.down[None] * (lift * taper)
             cs = (pts[corners[0]].astype(np.float32), pts[corners[1]].astype(np.float32))
             outline = _eye_outline(lid_open, pts[lower].astype(np.float32), cs)
-            x0, y0 = np.floor(outline.min(0)).astype(int) - 3
-            x1, y1 = np.ceil(outline.max(0)).astype(int) + 4
-            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, frame.shape[1]), min(y1, frame.shape[0])
+            x0, y0, x1, y1 = box_around(outline, frame.shape[:2], 3)
             if x1 - x0 < 3 or y1 - y0 < 3:
                 continue
             off = np.float32([x0, y0])

@@ -37,7 +37,8 @@ def poly_mask(shape: tuple[int, int], pts: np.ndarray) -> np.ndarray:
     return m
 
 
-def _roi(poly: np.ndarray, shape: tuple[int, int], margin: int = 3) -> tuple[int, int, int, int]:
+def box_around(poly: np.ndarray, shape: tuple[int, int], margin: int = 3) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the box around ``poly`` (N, 2) grown by ``margin`` pixels, inside ``shape`` (h, w)."""
     x0, y0 = np.floor(poly.min(0)).astype(int) - margin
     x1, y1 = np.ceil(poly.max(0)).astype(int) + margin + 1
     return max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
@@ -106,7 +107,7 @@ class MouthPainter:
         gap = float(np.median((pts[_MID_LO] - pts[_MID_UP]) @ self.down))
         if gap > 0.035 * self.iod:
             poly = pts[_INNER]
-            x0, y0, x1, y1 = _roi(poly, (h, w))
+            x0, y0, x1, y1 = box_around(poly, (h, w))
             off = np.array([x0, y0], np.float32)
             mask = poly_mask((y1 - y0, x1 - x0), poly - off).astype(np.float32) / 255
             up, lo = pts[F.LIPS_UPPER_INNER] - off, pts[_LO_CURVE] - off
@@ -156,7 +157,7 @@ class MouthPainter:
         if height < 0.75:
             return
         poly = pts[_INNER]
-        x0, y0, x1, y1 = _roi(poly, frame.shape[:2])
+        x0, y0, x1, y1 = box_around(poly, frame.shape[:2])
         if x1 - x0 < 3 or y1 - y0 < 3:
             return
         off = np.array([x0, y0], np.float32)

@@ -180,11 +180,12 @@ def test_missing_or_broken_weights_fall_back_to_visemes_with_one_warning(tmp_pat
 def test_the_pipeline_speaks_with_the_learned_model_unless_told_otherwise(tmp_path):
     from warmchat.cli import main
     from warmchat.paths import DEFAULT_AGENT_PORTRAIT
-    from warmchat.pipeline import PipelineConfig, WarmChatPipeline, make_speaker
+    from warmchat.motion.plan import make_speaker
+    from warmchat.pipeline import PipelineConfig, WarmChatPipeline
 
-    assert isinstance(WarmChatPipeline().speaker, LearnedSpeaker)
-    assert WarmChatPipeline().speaker.available
-    assert isinstance(WarmChatPipeline(PipelineConfig(speaker="viseme")).speaker, VisemeSpeaker)
+    assert isinstance(WarmChatPipeline().motion.speaker, LearnedSpeaker)
+    assert WarmChatPipeline().motion.speaker.available
+    assert isinstance(WarmChatPipeline(PipelineConfig(speaker="viseme")).motion.speaker, VisemeSpeaker)
     with pytest.raises(ValueError, match="learned, viseme"):
         make_speaker("wav2lip", 1.0)
     # The command line passes the choice through, and both write a clip.

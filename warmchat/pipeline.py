@@ -25,26 +25,22 @@ one pipeline serves many sessions.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import hashlib
 import itertools
-import json
 import logging
-import shutil
 import tempfile
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from warmchat.archive import CONVERSATION_FILE, check_saved
+from warmchat import conversation
+from warmchat.conversation import Avatar, Conversation, TurnResult, check_message
 from warmchat.dialogue import make_engine
 from warmchat.dialogue.base import (
     DEFAULT_PERSONA,
@@ -57,31 +53,21 @@ from warmchat.dialogue.base import (
 from warmchat.dialogue.offline import opening_line
 from warmchat.emotion import EmotionState, get_text_classifier
 from warmchat.errors import TextInputError, UserInputError
-from warmchat.motion.audio2expr import LearnedSpeaker, LearnedSpeakerConfig
-from warmchat.motion.common import blend_in
-from warmchat.motion.crhmg import CRHMGConfig, CRHMGHeadMotion
-from warmchat.motion.listener import LEED
-from warmchat.motion.speaker import SPEAKERS, SpeakerConfig, VisemeSpeaker
-from warmchat.motion.tracks import FPS, AvatarState, n_frames
+from warmchat.motion.plan import MotionPlanner, scaled
+from warmchat.motion.tracks import FPS, n_frames
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
+from warmchat.render.clip import ClipRender, OnSegment, Progress
 from warmchat.render.face import FaceModel, PortraitConfig, load_portrait
-from warmchat.render.video import (
-    Compositor,
-    Mp4Writer,
-    Segment,
-    SegmentConfig,
-    SegmentedClipWriter,
-    concat_mp4,
-)
+from warmchat.render.video import Mp4Writer, SegmentConfig, SegmentedClipWriter, concat_mp4
 from warmchat.render.warp import WarpConfig, WarpRenderer
 from warmchat.script import ScriptLine
 from warmchat.speech import EspeakTTS, Speech, load_audio, pad_to_frames, save_wav
 from warmchat.tree import ITT, Node, TraversalConfig
 
+__all__ = ["Avatar", "Conversation", "PipelineConfig", "TurnResult", "WarmChatPipeline", "check_message"]
+
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
-OnSegment = Callable[[Segment], None]  # called with each segment of a clip as soon as it is written
 OnReply = Callable[["Node"], None]  # called with the agent's node as soon as the reply is written
 
 
@@ -106,228 +92,6 @@ class PipelineConfig:
     )
 
 
-@dataclass
-class Avatar:
-    """One side of the conversation: a portrait, its renderer, voice, persona and state."""
-
-    name: str
-    face: FaceModel
-    renderer: WarpRenderer
-    voice: str
-    persona: Persona
-    state: AvatarState = field(default_factory=AvatarState.rest)
-
-
-@dataclass
-class Conversation:
-    """Everything that belongs to one conversation (one app session, one CLI run)."""
-
-    agent: Avatar  # shown on the left
-    user: Avatar  # shown on the right
-    tree: ITT
-    work_dir: Path  # this conversation's own files
-    turn: int = 0  # clips rendered so far (numbers the clip files)
-    seed: int = 0  # a clip's randomness comes from (seed, clip number): reproducible
-    liveliness: float = 1.0  # scales head motion (0 = still, 2 = very lively)
-    expression_strength: float = 1.0  # scales the emotion shown on both faces
-    # The face each side's portrait file was last written from, so it is not rewritten every turn.
-    saved_faces: dict[str, FaceModel] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def notices(self) -> list[str]:
-        return [n for n in (self.agent.face.notice, self.user.face.notice) if n]
-
-    @property
-    def clips(self) -> list[Path]:
-        """The clips along the current path of the tree, in order (on the node that ends each).
-
-        Branches keep their own clips; switching branch changes this list.
-        """
-        out: list[Path] = []
-        for n in self.tree.path_from_root(self.tree.current):
-            if n.clip_path and (not out or out[-1].name != n.clip_path):
-                out.append(self.work_dir / n.clip_path)
-        return out
-
-    def restore_states(self, node_id: str) -> None:
-        """Set both avatars to how they looked when ``node_id`` was last rendered (rest if never)."""
-        end = self.tree.node(node_id).meta.get("end_state") if node_id != self.tree.root_id else None
-        for side, av in (("agent", self.agent), ("user", self.user)):
-            st = (end or {}).get(side)
-            av.state = (
-                AvatarState(np.array(st["expression"], np.float32), np.array(st["pose"], np.float32))
-                if st
-                else AvatarState.rest()
-            )
-
-    @contextlib.contextmanager
-    def atomic(self) -> Iterator[None]:
-        """Everything inside happens entirely or not at all: on an error the tree, the turn
-        count, both faces' states and the folder's files are put back as they were, then
-        the error goes on (the visitor hears it, and the next message works)."""
-        mark = self.tree.checkpoint()
-        turn, states = self.turn, (self.agent.state, self.user.state)
-        files = {f.name for f in self.work_dir.iterdir()} if self.work_dir.is_dir() else set()
-        try:
-            yield
-        except BaseException:
-            self.tree.rollback(mark)
-            self.turn = turn
-            self.agent.state, self.user.state = states
-            for f in self.work_dir.iterdir() if self.work_dir.is_dir() else ():
-                if f.name not in files:  # a recording, a half-written clip, segments of this turn
-                    shutil.rmtree(f, ignore_errors=True) if f.is_dir() else f.unlink(missing_ok=True)
-            raise
-
-    def record_states(self, node: Node) -> None:
-        """Remember both avatars' last frame on ``node``, so a branch can continue from it."""
-        node.meta["end_state"] = {
-            side: {
-                "expression": [round(float(x), 5) for x in av.state.expression],
-                "pose": [round(float(x), 5) for x in av.state.pose],
-            }
-            for side, av in (("agent", self.agent), ("user", self.user))
-        }
-
-
-@dataclass
-class TurnResult:
-    """What one turn produced."""
-
-    clip: Path  # the turn's mp4 (user speaks, then the agent)
-    user_node: Node
-    agent_node: Node
-    notices: list[str]  # things to tell the user (LLM fallback, text cut, ...)
-    timings: dict[str, float]  # seconds per stage; first_frame / first_segment count from the start
-    duration_s: float  # length of the clip
-    segments: list[Segment] = field(default_factory=list)  # the pieces handed to on_segment, in order
-
-
-def check_message(text: str | None, max_chars: int) -> tuple[str, str | None]:
-    """Strip and validate a typed message; cut an over-long one at a sentence end.
-
-    Returns the text and a notice when it was cut. Raises TextInputError when empty.
-    """
-    t = " ".join((text or "").split())
-    if not t:
-        raise TextInputError("The message is empty: type something for the avatars to say.")
-    if len(t) <= max_chars:
-        return t, None
-    cut = t[:max_chars]
-    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
-    cut = cut[: end + 1] if end > max_chars // 3 else cut.rsplit(" ", 1)[0]
-    return cut, f"The message was {len(t)} characters; only the first {len(cut)} are used."
-
-
-def _scaled(emotion: EmotionState, strength: float) -> EmotionState:
-    """The same emotion shown ``strength`` times as strongly (intensity capped at 1)."""
-    return emotion if strength == 1.0 else EmotionState(emotion.dist, min(1.0, emotion.intensity * strength))
-
-
-def _lively(pose: np.ndarray, start: np.ndarray, liveliness: float) -> np.ndarray:
-    """(T, 6) head poses with their motion scaled by ``liveliness``, starting exactly at ``start``.
-
-    Scaling is about the rest pose (0 degrees, no shift, scale 1), then the first
-    frames ease in from ``start`` so the head never jumps.
-    """
-    rest = np.array([0, 0, 0, 0, 0, 1], np.float32)
-    out = rest + (pose - rest) * liveliness if liveliness != 1.0 else pose
-    return blend_in(out.astype(np.float32), start, 12)
-
-
-def make_speaker(kind: str, emotion_strength: float):
-    """The speaker stage by name: the learned audio-to-expression model (default) or the hand-made one.
-
-    The learned speaker itself falls back to the hand-made one, with one logged
-    reason, when its weights cannot be loaded.
-    """
-    if kind == "learned":
-        return LearnedSpeaker(LearnedSpeakerConfig(emotion_strength=emotion_strength))
-    if kind == "viseme":
-        return VisemeSpeaker(SpeakerConfig(emotion_strength=emotion_strength))
-    raise ValueError(f"Unknown speaker {kind!r}: use one of {', '.join(SPEAKERS)}.")
-
-
-class _ClipRender:
-    """One clip being rendered: utterances go in one after another, segments come out.
-
-    Frames are composed side by side (agent left) and go to a
-    ``SegmentedClipWriter``; each finished segment goes to ``on_segment``, and
-    closing joins them into the clip. With no ``on_segment`` the cut is only at
-    utterance ends (nobody plays the pieces early) and the pieces are deleted.
-    """
-
-    def __init__(self, pipe: WarmChatPipeline, conv: Conversation, clip: Path, started: float,
-                 times: dict[str, float], step: Progress, on_segment: OnSegment | None) -> None:  # fmt: skip
-        self.pipe, self.conv, self.started, self.times, self.step = pipe, conv, started, times, step
-        self.on_segment = on_segment
-        self.segments: list[Segment] = []
-        self.frames = 0
-        self.t_motion = 0.0
-        self.t_open = time.perf_counter()
-        s = pipe.cfg.portrait.size
-        cfg = pipe.cfg.segments
-        if on_segment is None:  # one piece per utterance: no extra encoder starts
-            cfg = dataclasses.replace(cfg, frames=1 << 30, first_frames=1 << 30)
-        seg_dir = conv.work_dir / "segments" / clip.stem if on_segment is not None else None
-        if seg_dir is not None:
-            shutil.rmtree(seg_dir, ignore_errors=True)  # left by an earlier run of the same clip number
-        self.comp = Compositor(s, (conv.agent.name, conv.user.name))
-        self.writer = SegmentedClipWriter(
-            clip, 2 * s, s, pipe.tts.sample_rate, cfg, seg_dir, on_segment=self._segment
-        )
-
-    def _segment(self, seg: Segment) -> None:
-        if not self.segments:
-            self.times["first_segment"] = time.perf_counter() - self.started
-        self.segments.append(seg)
-        if self.on_segment is not None:
-            self.on_segment(seg)
-
-    def utterance(self, speaker: Avatar, listener: Avatar, speech: Speech, node: Node,
-                  rng: np.random.Generator, span: tuple[float, float],
-                  poll: Callable[[], None] | None = None) -> None:  # fmt: skip
-        """Render one utterance (its motion is planned now, from the state the last one left).
-
-        ``span`` is the part of the progress bar it fills; ``poll`` runs after every frame.
-        """
-        pipe, conv = self.pipe, self.conv
-        tm = time.perf_counter()
-        T, gen = pipe.utterance_frames(
-            speaker, listener, speech, node, conv.tree, rng,
-            strength=conv.expression_strength, liveliness=conv.liveliness,
-        )  # fmt: skip
-        self.t_motion += time.perf_counter() - tm
-        self.writer.add_audio(pad_to_frames(speech.audio, speech.sample_rate, T))
-        agent_speaks = speaker is conv.agent
-        lo, hi = span
-        for i, (sp, li) in enumerate(gen, 1):
-            left, right = (sp, li) if agent_speaks else (li, sp)
-            self.writer.write(self.comp.compose(left, right, 0 if agent_speaks else 1))
-            if self.frames == 0:  # from the start of the turn to the first frame out
-                self.times["first_frame"] = time.perf_counter() - self.started
-            self.frames += 1
-            if poll is not None:
-                poll()
-            if i % FPS == 0 or i == T:
-                self.step(
-                    lo + (hi - lo) * i / T,
-                    f"{speaker.name} speaking: {i / FPS:.1f} of {T / FPS:.1f} s rendered",
-                )
-
-    @property
-    def duration_s(self) -> float:
-        return self.frames / FPS
-
-    def __enter__(self) -> _ClipRender:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.writer.__exit__(exc_type, exc, tb)
-        self.times["motion"] = self.t_motion
-        self.times["render_encode"] = time.perf_counter() - self.t_open - self.t_motion
-
-
 class WarmChatPipeline:
     """Runs conversation turns. Load once, share across conversations."""
 
@@ -340,13 +104,9 @@ class WarmChatPipeline:
         self.cfg = config or PipelineConfig()
         self._dialogue = dialogue
         self.tts = tts or EspeakTTS()
-        self.speaker = make_speaker(self.cfg.speaker, self.cfg.expression_strength)
-        self.listener = LEED(strength=self.cfg.expression_strength)
+        self.motion = MotionPlanner(self.cfg.speaker, self.cfg.expression_strength, self.cfg.liveliness)
         self._faces: OrderedDict[str, FaceModel] = OrderedDict()  # traced portraits, see trace_portrait()
         self._faces_lock = threading.Lock()
-        self.head = CRHMGHeadMotion(
-            CRHMGConfig(liveliness=self.cfg.liveliness)
-        )  # falls back to noise, saying why
 
     # The text classifier and the dialogue engine load on first use, so ``say``
     # starts fast; the app calls ``preload()`` so its first turn does not wait.
@@ -432,63 +192,12 @@ class WarmChatPipeline:
 
     # ------------------------------------------------------------------ save / load
     def save_conversation(self, conv: Conversation) -> Path:
-        """Write everything needed to continue later into ``conv.work_dir``; returns it.
-
-        The folder then holds ``conversation.json`` (avatars, personas, voices),
-        ``itt.json`` (the tree), the two cropped portraits and every clip.
-        """
-        wd = conv.work_dir
-        for side, av in (("agent", conv.agent), ("user", conv.user)):
-            # Written once per portrait, not every turn: a PNG takes ~0.1 s.
-            if conv.saved_faces.get(side) is not av.face or not (wd / f"{side}.png").is_file():
-                Image.fromarray(av.face.image).save(wd / f"{side}.png", compress_level=1)
-                conv.saved_faces[side] = av.face
-        meta = {
-            "format": "warmchat.conversation",
-            "version": 1,
-            "turn": conv.turn,
-            "settings": {
-                "seed": conv.seed,
-                "liveliness": conv.liveliness,
-                "expression_strength": conv.expression_strength,
-            },
-            **{
-                side: {"name": av.name, "voice": av.voice, "persona": asdict(av.persona)}
-                for side, av in (("agent", conv.agent), ("user", conv.user))
-            },
-        }
-        (wd / CONVERSATION_FILE).write_text(json.dumps(meta, indent=2))
-        conv.tree.save(wd / "itt.json")
-        return wd
+        """``conversation.save``: everything needed to continue later, into ``conv.work_dir``."""
+        return conversation.save(conv)
 
     def load_conversation(self, folder: str | Path, work_dir: str | Path | None = None) -> Conversation:
-        """Open a conversation saved by ``save_conversation`` and continue it.
-
-        The whole folder is checked first (``warmchat.archive.check_saved``:
-        schema, sizes, every referenced file its own); then its files are copied
-        to ``work_dir`` (a new temp dir by default; the folder itself when it is
-        the same), so the saved copy stays as it was. Raises UserInputError,
-        with nothing copied, when it cannot be used.
-        """
-        src = Path(folder)
-        meta, tree, names = check_saved(src)
-        sides = {}
-        for side in ("agent", "user"):  # portraits traced before anything is written
-            m = meta[side]
-            sides[side] = self.make_avatar(
-                src / f"{side}.png", m["name"], m["voice"], Persona(**m["persona"])
-            )
-        wd = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="warmchat-"))
-        if not (wd.exists() and wd.resolve() == src.resolve()):
-            wd.mkdir(parents=True, exist_ok=True)
-            for n in names:
-                shutil.copyfile(src / n, wd / n)
-        settings = meta.get("settings", {})
-        conv = Conversation(
-            sides["agent"], sides["user"], tree, wd, turn=int(meta.get("turn", 0)), **settings
-        )
-        conv.restore_states(tree.current)
-        return conv
+        """``conversation.load``: open a saved conversation (checked first) and continue it."""
+        return conversation.load(folder, self.make_avatar, work_dir)
 
     # ------------------------------------------------------------------ one turn
     def run_turn(
@@ -657,16 +366,16 @@ class WarmChatPipeline:
 
         clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
         rng = np.random.default_rng(seed)
-        with _ClipRender(self, conv, clip, t0, times, step, on_segment) as video:
+        with self._clip(conv, clip, t0, times, step, on_segment) as video:
             # 4. The user's utterance, at once: it needs only its own speech.
-            video.utterance(conv.user, conv.agent, user_speech, user_node, rng, (0.1, 0.5), add_agent_node)
+            self._render(video, conv, conv.user, user_speech, user_node, rng, (0.1, 0.5), add_agent_node)
             # 5-6. The reply (waited for, if it is not written yet), then the agent's utterance.
             if not made:
                 step(0.5, "Writing the reply")
                 wait([writing])
                 add_agent_node()
             agent_node, agent_speech = made[0]
-            video.utterance(conv.agent, conv.user, agent_speech, agent_node, rng, (0.5, 0.95))
+            self._render(video, conv, conv.agent, agent_speech, agent_node, rng, (0.5, 0.95))
         # 7. (closing the render joined the segments into the clip)
 
         # 8. Record the clip and the faces' end state in the tree, and save it all.
@@ -727,37 +436,45 @@ class WarmChatPipeline:
         emotion. When the generator finishes, both avatars' states hold the last frame.
         ``strength`` scales the emotions' intensity, ``liveliness`` the head motion.
         """
-        cfg = self.cfg
+        cfg, motion = self.cfg, self.motion
         T = self.utterance_length(speech)
         if speaker_emotion is None:
             speaker_emotion = tree.cumulative_emotion(node.id, cfg.traversal, for_role=node.role)
-        speaker_emotion = _scaled(speaker_emotion, strength)
-        s_expr = self.speaker.generate(speech, speaker_emotion, T, rng, speaker.state.expression)
-        s_head = self.head.generate("speaker", speaker_emotion, T, rng, speaker.state.pose, speech)
-        tracks = [(speaker, s_expr, _lively(s_head.as_array(), speaker.state.pose, liveliness))]
+        s_emotion = scaled(speaker_emotion, strength)
+        tracks = [(speaker, motion.speaking(speech, s_emotion, T, rng, speaker.state, liveliness))]
         if listener is not None:
             other = "agent" if node.role == "user" else "user"
-            l_emotion = _scaled(tree.cumulative_emotion(node.id, cfg.traversal, for_role=other), strength)
-            lo = self.listener.generate(l_emotion, T, rng, speech, listener.state.expression)
-            l_head = self.head.generate("listener", l_emotion, T, rng, listener.state.pose)
-            # LEED's nods and tilt go on top, eased in like the rest.
-            tracks.append(
-                (
-                    listener,
-                    lo.expression,
-                    _lively(l_head.as_array() + lo.head_offsets, listener.state.pose, liveliness),
-                )
-            )
+            l_emotion = scaled(tree.cumulative_emotion(node.id, cfg.traversal, for_role=other), strength)
+            tracks.append((listener, motion.listening(speech, l_emotion, T, rng, listener.state, liveliness)))
 
         def frames():
-            poses = [h for _, _, h in tracks]  # (T, 6) each
             for t in range(T):
-                out = [av.renderer.render(e.values[t], p[t]) for (av, e, _), p in zip(tracks, poses)]
+                out = [av.renderer.render(tr.expression[t], tr.pose[t]) for av, tr in tracks]
                 yield out[0], (out[1] if len(out) > 1 else None)
-            for (av, e, _), p in zip(tracks, poses):
-                av.state = AvatarState(e.values[-1].copy(), p[-1].copy())
+            for av, tr in tracks:
+                av.state = tr.end
 
         return T, frames()
+
+    def _clip(self, conv: Conversation, clip: Path, started: float, times: dict[str, float],
+              step: Progress, on_segment: OnSegment | None) -> ClipRender:  # fmt: skip
+        names = (conv.agent.name, conv.user.name)
+        return ClipRender(clip, self.cfg.portrait.size, names, self.tts.sample_rate, self.cfg.segments,
+                          started, times, step, on_segment)  # fmt: skip
+
+    def _render(self, video: ClipRender, conv: Conversation, speaker: Avatar, speech: Speech, node: Node,
+                rng: np.random.Generator, span: tuple[float, float],
+                poll: Callable[[], None] | None = None) -> None:  # fmt: skip
+        """Plan one utterance's motion (from the state the last one left) and render it into ``video``."""
+        listener = conv.user if speaker is conv.agent else conv.agent
+        tm = time.perf_counter()
+        T, frames = self.utterance_frames(
+            speaker, listener, speech, node, conv.tree, rng,
+            strength=conv.expression_strength, liveliness=conv.liveliness,
+        )  # fmt: skip
+        video.t_motion += time.perf_counter() - tm
+        audio = pad_to_frames(speech.audio, speech.sample_rate, T)
+        video.utterance(audio, frames, T, speaker is conv.agent, speaker.name, span, poll)
 
     def _write_clip(
         self,
@@ -770,14 +487,14 @@ class WarmChatPipeline:
         started: float,
         on_segment: OnSegment | None = None,
     ) -> float:
-        """Render (speaker, listener, speech, node) utterances into one side-by-side clip; returns its length.
+        """Render (speaker, speech, node) utterances into one side-by-side clip; returns its length.
 
         ``started`` is when the work began (perf_counter), for the time to the first frame.
         """
-        with _ClipRender(self, conv, clip, started, times, step, on_segment) as video:
+        with self._clip(conv, clip, started, times, step, on_segment) as video:
             share = 0.9 / len(utterances)
-            for i, (speaker, listener, speech, node) in enumerate(utterances):
-                video.utterance(speaker, listener, speech, node, rng, (i * share, (i + 1) * share))
+            for i, (speaker, speech, node) in enumerate(utterances):
+                self._render(video, conv, speaker, speech, node, rng, (i * share, (i + 1) * share))
         return video.duration_s
 
     # ------------------------------------------------------------------ say
@@ -848,8 +565,7 @@ class WarmChatPipeline:
                 for ln, av, emo, speech in plan[k : k + 2]:
                     role = "agent" if ln.speaker == "A" else "user"
                     node = conv.tree.add_child(conv.tree.current, role, av.name, ln.text, emo, scripted=True)
-                    other = conv.user if av is conv.agent else conv.agent
-                    utterances.append((av, other, speech, node))
+                    utterances.append((av, speech, node))
                 if on_reply is not None:
                     on_reply(node)
                 clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"

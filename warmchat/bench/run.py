@@ -91,11 +91,11 @@ def bench_speed(pipe, work: Path, quick: bool) -> dict:
     T = n_frames(speech.duration)
     rng = np.random.default_rng(0)
     e = EmotionState.of("happy", 0.6)
-    expr, s = _timed(pipe.speaker.generate, speech, e, T, rng, repeat=3)
+    expr, s = _timed(pipe.motion.speaker.generate, speech, e, T, rng, repeat=3)
     out["audio_to_expression_ms_per_s"] = 1000 * s / speech.duration
-    _, s = _timed(pipe.listener.generate, e, T, rng, speech, repeat=3)
+    _, s = _timed(pipe.motion.listener.generate, e, T, rng, speech, repeat=3)
     out["leed_ms_per_s"] = 1000 * s / speech.duration
-    head, s = _timed(pipe.head.generate, "speaker", e, T, rng, None, speech, repeat=3)
+    head, s = _timed(pipe.motion.head.generate, "speaker", e, T, rng, None, speech, repeat=3)
     out["head_motion_ms_per_s"] = 1000 * s / speech.duration
     av = pipe.make_avatar(DEFAULT_AGENT_PORTRAIT, "A", pipe.cfg.agent_voice, DEFAULT_PERSONA)
     poses = head.as_array()
@@ -402,7 +402,7 @@ def bench_head(pipe, quick: bool) -> dict:
     cleaned tracks, seams in a 60 s track, and how far different seeds are apart."""
     from warmchat.train.crhmg import extract_tracks, motion_numbers
 
-    head = pipe.head
+    head = pipe.motion.head
     out: dict = {"generator": "CRHMG" if getattr(head, "fallback", None) is None else "noise (fallback)"}
     neutral = EmotionState.of("neutral", 0.5)
     seeds = range(4 if quick else 12)

@@ -512,7 +512,7 @@ def check_rendered(cal: LEEDCalibration, cfg: CalibrateConfig) -> dict:
     from warmchat.pipeline import PipelineConfig, WarmChatPipeline
 
     pipe = WarmChatPipeline(PipelineConfig(seed=cfg.seed))
-    pipe.listener = LEED(strength=pipe.cfg.expression_strength, calibration=cal)
+    pipe.motion.listener = LEED(strength=pipe.cfg.expression_strength, calibration=cal)
     speech = pipe.tts.synthesize(CHECK_TEXT)
     out: dict = {"speech_s": round(speech.duration, 2), "listener_portrait": DEFAULT_USER_PORTRAIT.name}
     for name, emo in (

@@ -179,8 +179,8 @@ def test_missing_or_broken_weights_fall_back_to_visemes_with_one_warning(tmp_pat
 
 def test_the_pipeline_speaks_with_the_learned_model_unless_told_otherwise(tmp_path):
     from warmchat.cli import main
-    from warmchat.paths import DEFAULT_AGENT_PORTRAIT
     from warmchat.motion.plan import make_speaker
+    from warmchat.paths import DEFAULT_AGENT_PORTRAIT
     from warmchat.pipeline import PipelineConfig, WarmChatPipeline
 
     assert isinstance(WarmChatPipeline().motion.speaker, LearnedSpeaker)

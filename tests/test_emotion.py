@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from warmchat import emotion as emotion_mod
 from warmchat.emotion import (
     EMOTIONS,
     ClassifierConfig,
@@ -28,6 +27,7 @@ from warmchat.emotion import (
     mix,
     one_hot_vector,
 )
+from warmchat.emotion import classifier as emotion_classifier
 from warmchat.errors import UserInputError
 
 DATA = Path(__file__).parent / "data" / "emotion_sentences.jsonl"
@@ -162,7 +162,7 @@ def test_get_text_classifier_is_cached_and_validates() -> None:
 def test_fallback_to_lexicon_warns_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(emotion_mod, "_fallback_warned", False)
+    monkeypatch.setattr(emotion_classifier, "_fallback_warned", False)
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import fails
     with caplog.at_level(logging.WARNING, logger="warmchat.emotion"):
         a = TextEmotionClassifier(ClassifierConfig(method="embedding"))
@@ -177,7 +177,7 @@ def test_fallback_to_lexicon_warns_once(
 def test_fallback_on_missing_model_dir(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(emotion_mod, "_fallback_warned", False)
+    monkeypatch.setattr(emotion_classifier, "_fallback_warned", False)
     with caplog.at_level(logging.WARNING, logger="warmchat.emotion"):
         clf = TextEmotionClassifier(ClassifierConfig(model_dir=str(tmp_path / "missing")))
     assert clf.method == "lexicon" and clf.fallback_reason
@@ -271,3 +271,24 @@ def test_labelled_set_accuracy_is_measured(
         assert len(preds) == 80
         acc = np.mean([p.dominant == r["label"] for p, r in zip(preds, rows)])
         print(f"\n{clf.method}: accuracy {acc:.1%} on {len(rows)} sentences, {ms:.1f} ms/sentence")
+
+
+def test_the_cue_and_prototype_files_follow_their_schema(tmp_path) -> None:
+    from warmchat.emotion.classifier import load_prototypes
+    from warmchat.emotion.lexicon import DATA_DIR, load_cues
+
+    cues = load_cues()
+    assert set(cues) <= set(EMOTIONS) and "neutral" not in cues  # cues are for emotions, not their absence
+    assert all(0 < w <= 1 and entries for by_w in cues.values() for w, entries in by_w.items())
+    assert set(load_prototypes()) == set(EMOTIONS)
+    # A file that breaks the schema is refused with the file's name, not read half-way.
+    bad = json.loads((DATA_DIR / "lexicon.json").read_text())
+    bad["cues"]["joyous"] = {"1.0": ["yay"]}
+    (tmp_path / "lexicon.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match=r"lexicon\.json: unknown emotion 'joyous'"):
+        load_cues(tmp_path / "lexicon.json")
+    protos = json.loads((DATA_DIR / "prototypes.json").read_text())
+    protos["prototypes"]["sad"] = []
+    (tmp_path / "prototypes.json").write_text(json.dumps(protos))
+    with pytest.raises(ValueError, match=r"prototypes\.json"):
+        load_prototypes(tmp_path / "prototypes.json")

@@ -529,3 +529,22 @@ def test_config_from_env():
                                                                    True)  # fmt: skip
     empty = LLMConfig.from_env({})
     assert (empty.model, empty.base_url, empty.enabled) == ("gpt-4o", None, False)
+
+
+def test_the_templates_file_follows_its_schema(tmp_path):
+    from warmchat.dialogue.templates import TEMPLATES_FILE, load_templates
+
+    pools, fresh, favourites = load_templates()
+    assert "extra" in pools and fresh and favourites["food"]
+    good = json.loads(TEMPLATES_FILE.read_text())
+    for change, fault in (
+        (lambda d: d["pools"]["greet"]["*"].append("Hi {nmae}!"), "unknown placeholder"),
+        (lambda d: d["pools"]["greet"].update(grumpy=["Hm."]), "styles"),
+        (lambda d: d["pools"].pop("extra"), "extra"),
+        (lambda d: d["pools"]["bye"]["*"].append("  "), "empty line"),
+    ):
+        bad = json.loads(json.dumps(good))
+        change(bad)
+        (tmp_path / "t.json").write_text(json.dumps(bad))
+        with pytest.raises(ValueError, match=fault):
+            load_templates(tmp_path / "t.json")

@@ -312,6 +312,11 @@ def on_portrait(img):
     S.trace_portraits(PIPELINE, img)
 
 
+def on_status() -> str:
+    """What runs each stage here (``WarmChatPipeline.status``), with the reason for any fallback."""
+    return "\n".join(f"- **{stage}**: {what}" for stage, what in PIPELINE.status().items())
+
+
 def on_clear(session: S.ChatSession):
     session.close()
     return (*_views(S.ChatSession()), None)  # the live video empties too
@@ -411,6 +416,10 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
                 switch_btn = gr.Button("Show this branch", scale=1)
                 regen_btn = gr.Button("Regenerate the reply", scale=1)
                 clear_btn = gr.Button("Clear", scale=1)
+
+    with gr.Accordion("What runs here", open=False):
+        backends = gr.Markdown()
+    demo.load(on_status, None, backends, api_name="status")
 
     styling = [agent_voice, user_voice, liveliness, strength, seed]
     views = [session, turn_video, whole_video, chat, tree_plot, notices, continue_from]

@@ -13,6 +13,14 @@ from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 
 
 @pytest.fixture(scope="session")
+def pipe():
+    """One pipeline for the session, built as the app builds it: every model loads once."""
+    from warmchat.pipeline import WarmChatPipeline
+
+    return WarmChatPipeline.from_config()
+
+
+@pytest.fixture(scope="session")
 def astronaut_face():
     from warmchat.render.face import load_portrait
 

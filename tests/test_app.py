@@ -59,6 +59,13 @@ def test_turns_return_video_and_a_growing_tree_and_bad_input_loses_nothing(app_u
     assert media_durations(whole2)["video"] > media_durations(turn2)["video"] + 2
 
 
+def test_the_page_says_what_runs_each_stage(app_url):
+    status = Client(app_url, verbose=False).predict(api_name="/status")
+    for stage in ("text emotion", "dialogue", "speech", "lips", "listener", "head motion", "face tracker"):
+        assert f"**{stage}**" in status
+    assert "offline engine" in status and "learned audio2expr" in status and "CRHMG" in status
+
+
 def test_the_turn_streams_to_the_client_reply_first_then_playable_video(app_url, tmp_path):
     """The first update with video comes before the turn ends, and its segment plays (bench.stream)."""
     from warmchat.bench.stream import measure_turn

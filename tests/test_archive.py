@@ -10,12 +10,6 @@ import pytest
 from warmchat.archive import ArchiveLimits, check_saved, unpack_zip
 from warmchat.errors import UserInputError
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
-from warmchat.pipeline import WarmChatPipeline
-
-
-@pytest.fixture(scope="module")
-def pipe():
-    return WarmChatPipeline()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
-from warmchat.pipeline import WarmChatPipeline
 from warmchat.speech import save_wav
 
 
@@ -15,8 +14,7 @@ def _snapshot(conv):
     return len(conv.tree), conv.tree.current, conv.turn, conv.tree.to_json(), files
 
 
-def test_a_turn_that_fails_half_way_is_rolled_back(tmp_path):
-    pipe = WarmChatPipeline()
+def test_a_turn_that_fails_half_way_is_rolled_back(tmp_path, pipe):
     conv = pipe.new_conversation(DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, work_dir=tmp_path / "c")
     pipe.run_turn(conv, "Hello there!")
     before = _snapshot(conv)

@@ -14,7 +14,6 @@ from warmchat.motion.audio2expr import (
     LearnedSpeaker,
     LearnedSpeakerConfig,
     build_model,
-    load_model,
     log_mel,
     resample,
 )
@@ -146,8 +145,8 @@ def test_continues_from_the_previous_frame_and_is_fast(shipped, speech):
     start = np.full(K, 0.3, np.float32)
     track = shipped.generate(speech, NEUTRAL, T, np.random.default_rng(0), start)
     assert np.allclose(track.values[0], start)
-    loaded = load_model(DEFAULT_WEIGHTS)
-    assert loaded is load_model(DEFAULT_WEIGHTS)  # loaded once, shared
+    loaded = shipped.model  # loaded once, when the speaker was built
+    assert loaded is not None and shipped.fallback_reason is None
     assert loaded.meta["n_params"] * 4 < 3e6  # small enough to ship
     ten_s = Speech(np.tile(speech.audio, 4)[: 10 * speech.sample_rate], speech.sample_rate, [])
     shipped.generate(ten_s, NEUTRAL, 250, np.random.default_rng(0))
@@ -163,8 +162,8 @@ def test_missing_or_broken_weights_fall_back_to_visemes_with_one_warning(tmp_pat
     broken.write_bytes(b"not a checkpoint")
     for path, reason in ((tmp_path / "absent.pt", "file not found"), (broken, "broken.pt")):
         caplog.clear()
-        speaker = LearnedSpeaker(LearnedSpeakerConfig(weights=path))
         with caplog.at_level(logging.WARNING, logger="warmchat.motion.audio2expr"):
+            speaker = LearnedSpeaker(LearnedSpeakerConfig(weights=path))
             for _ in range(2):
                 got = speaker.generate(speech, NEUTRAL, T, np.random.default_rng(3)).values
                 np.testing.assert_allclose(got, expected)
@@ -172,7 +171,7 @@ def test_missing_or_broken_weights_fall_back_to_visemes_with_one_warning(tmp_pat
         assert len(warnings) == 1, [r.getMessage() for r in warnings]
         msg = warnings[0].getMessage()
         assert reason in msg and "VisemeSpeaker" in msg
-        assert not speaker.available
+        assert not speaker.available and reason in speaker.fallback_reason
     # The channels used above exist, so the fallback's track is the same shape as the model's.
     assert expected.shape == (T, K) and CH["jawOpen"] == 0
 

@@ -130,5 +130,8 @@ def test_quick_bench_command_writes_json(tmp_path, capsys):
     result = json.loads(out.read_text())
     assert result["text_emotion"]["embedding_accuracy"] >= 0.7
     assert result["identity"]["astronaut"]["background_ssim"] > 0.9
+    assert result["status"]["lips"] == "learned audio2expr" and result["status"]["dialogue"].startswith(
+        "offline"
+    )
     assert "| text_emotion.embedding_accuracy |" in capsys.readouterr().out
     assert main(["bench", "--sections", "nonsense"]) == 2

@@ -10,13 +10,7 @@ import pytest
 from warmchat.cli import main
 from warmchat.errors import UserInputError
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
-from warmchat.pipeline import WarmChatPipeline
 from warmchat.script import parse_script
-
-
-@pytest.fixture(scope="module")
-def pipe():
-    return WarmChatPipeline()
 
 
 def _shape(tree) -> list[tuple]:

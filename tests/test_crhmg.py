@@ -154,11 +154,11 @@ def test_missing_or_broken_weights_fall_back_with_one_warning(tmp_path, caplog):
     for path, reason in ((tmp_path / "missing.pt", "no CRHMG weights"), (broken, "Error")):
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="warmchat.motion.crhmg"):
-            g = CRHMGHeadMotion(CRHMGConfig(weights=path))
-            CRHMGHeadMotion(CRHMGConfig(weights=path))  # a second one does not warn again
+            g = CRHMGHeadMotion(CRHMGConfig(weights=path))  # loads (and warns) once, here
+            g.generate("listener", NEUTRAL, 25, rng(1))
         warnings = [r.getMessage() for r in caplog.records if "CRHMG" in r.getMessage()]
         assert len(warnings) == 1 and reason in warnings[0] and "noise" in warnings[0], warnings
-        assert g.fallback is not None
+        assert g.fallback is not None and reason in g.fallback_reason
         assert isinstance(g.generate("speaker", NEUTRAL, 50, rng(0)), HeadTrack)
 
 

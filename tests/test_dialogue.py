@@ -32,7 +32,7 @@ from warmchat.dialogue import (
 )
 from warmchat.dialogue.analysis import analyse, find_topic, first_person_clause, reflect
 from warmchat.dialogue.templates import FAVOURITES
-from warmchat.emotion import EmotionState, get_text_classifier
+from warmchat.emotion import EmotionState, TextEmotionClassifier
 
 API_KEY = "sk-test-SECRET-0123456789"
 SEEDS = range(4)
@@ -40,7 +40,7 @@ SEEDS = range(4)
 
 @pytest.fixture(scope="module")
 def classifier():
-    return get_text_classifier()
+    return TextEmotionClassifier()
 
 
 @pytest.fixture(scope="module")

@@ -22,12 +22,10 @@ from warmchat.emotion import (
     TextEmotionClassifier,
     check_emotion_name,
     check_intensity,
-    get_text_classifier,
     lexicon_evidence,
     mix,
     one_hot_vector,
 )
-from warmchat.emotion import classifier as emotion_classifier
 from warmchat.errors import UserInputError
 
 DATA = Path(__file__).parent / "data" / "emotion_sentences.jsonl"
@@ -125,7 +123,7 @@ def test_lexicon_evidence_negation_and_surface_cues() -> None:
 
 @pytest.fixture(scope="module")
 def lexicon() -> TextEmotionClassifier:
-    return get_text_classifier("lexicon")
+    return TextEmotionClassifier(ClassifierConfig(method="lexicon"))
 
 
 @pytest.mark.parametrize(
@@ -153,21 +151,19 @@ def test_empty_text_is_neutral_with_zero_intensity(lexicon: TextEmotionClassifie
         assert s.dominant == "neutral" and s.intensity == 0.0
 
 
-def test_get_text_classifier_is_cached_and_validates() -> None:
-    assert get_text_classifier("lexicon") is get_text_classifier("lexicon")
+def test_an_unknown_method_is_refused() -> None:
     with pytest.raises(ValueError, match="method"):
-        get_text_classifier("gpt")
+        ClassifierConfig(method="gpt")
 
 
 def test_fallback_to_lexicon_warns_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(emotion_classifier, "_fallback_warned", False)
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import fails
     with caplog.at_level(logging.WARNING, logger="warmchat.emotion"):
-        a = TextEmotionClassifier(ClassifierConfig(method="embedding"))
-        b = TextEmotionClassifier(ClassifierConfig(method="embedding"))
-    assert a.method == b.method == "lexicon"
+        a = TextEmotionClassifier(ClassifierConfig(method="embedding"))  # warns once, when built
+        a.classify("fine")
+    assert a.method == "lexicon"
     assert a.fallback_reason is not None and "sentence_transformers" in a.fallback_reason
     warnings = [r for r in caplog.records if "lexicon classifier instead" in r.getMessage()]
     assert len(warnings) == 1
@@ -177,7 +173,6 @@ def test_fallback_to_lexicon_warns_once(
 def test_fallback_on_missing_model_dir(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(emotion_classifier, "_fallback_warned", False)
     with caplog.at_level(logging.WARNING, logger="warmchat.emotion"):
         clf = TextEmotionClassifier(ClassifierConfig(model_dir=str(tmp_path / "missing")))
     assert clf.method == "lexicon" and clf.fallback_reason
@@ -190,7 +185,7 @@ def test_fallback_on_missing_model_dir(
 @pytest.fixture(scope="module")
 def embedding() -> TextEmotionClassifier:
     t0 = time.perf_counter()
-    clf = get_text_classifier("embedding")
+    clf = TextEmotionClassifier(ClassifierConfig(method="embedding"))
     print(f"\nembedding classifier ready in {time.perf_counter() - t0:.2f} s")
     assert clf.method == "embedding", clf.fallback_reason
     return clf

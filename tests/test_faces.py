@@ -12,6 +12,7 @@ from warmchat.bench import measures as M
 from warmchat.emotion import EmotionState
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT
 from warmchat.render.face import load_portrait
+from warmchat.render.tracer import FaceTracer
 from warmchat.render.warp import WarpRenderer
 
 
@@ -65,10 +66,7 @@ def test_small_face_in_a_big_picture(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def emotion_cues(tmp_path_factory):
-    from warmchat.pipeline import WarmChatPipeline
-
-    pipe = WarmChatPipeline()
+def emotion_cues(tmp_path_factory, pipe):
     work = tmp_path_factory.mktemp("emotions")
     out = {}
     for e in ("neutral", "happy", "sad", "angry", "surprised"):
@@ -106,21 +104,21 @@ def test_full_strength_emotions_read_as_intended_by_a_fer_2013_judge():
     from warmchat.emotion import EmotionState
     from warmchat.motion.presets import emotion_expression
     from warmchat.paths import DEFAULT_AGENT_PORTRAIT
-    from warmchat.render import face as F
 
     judge, why = load("expression")
     if judge is None:
         pytest.skip(why)
+    tracer = FaceTracer()
     cases = {
         _packaged_image("matplotlib", "sample_data", "grace_hopper.jpg"): ("happy", "sad", "angry"),
         DEFAULT_AGENT_PORTRAIT: ("surprised",),
     }
     for portrait, emotions in cases.items():
-        r = WarpRenderer(load_portrait(portrait))
+        r = WarpRenderer(load_portrait(portrait, tracer=tracer))
         for emotion in emotions:
             frame = r.render(
                 emotion_expression(EmotionState.of(emotion, 0.9)), np.array([0, 0, 0, 0, 0, 1.0])
             )
-            (lm,) = F.detect_landmarks(frame)
+            (lm,) = tracer.landmarks(frame)
             p = judge.probabilities(frame, lm)
             assert max(p, key=p.get) == emotion, (portrait.name, emotion, p)

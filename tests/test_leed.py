@@ -5,6 +5,7 @@ Real MediaPipe, the real renderer and real eSpeak throughout.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -25,11 +26,9 @@ REAL = SHIPPED["measured"]["summary"]["per_clip"]  # per-clip figures of the 8 r
 
 
 @pytest.fixture(scope="module")
-def pipe():
-    from warmchat.pipeline import PipelineConfig, WarmChatPipeline
-
+def pipe(pipe):
     torch.set_num_threads(1)
-    return WarmChatPipeline(PipelineConfig(seed=0))
+    return pipe
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +126,13 @@ def test_a_missing_or_broken_calibration_warns_once_and_still_generates(tmp_path
     if content is not None:
         path.write_text(content)
     with caplog.at_level(logging.WARNING, logger="warmchat.motion.listener"):
-        a, b = LEED(calibration=path), LEED(calibration=path)
+        a = LEED(calibration=path)  # read once, when the listener is built
+        a.generate(EmotionState.of("sad", 0.5), FPS, np.random.default_rng(0))
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert why in warnings[0].getMessage() and "leed.json" in warnings[0].getMessage()
-    assert a.calibration == b.calibration == LEEDCalibration()  # the built-in table
+    assert dataclasses.replace(a.calibration, source="built-in") == LEEDCalibration()  # the built-in table
+    assert a.calibration.source.startswith("built-in: ") and why in a.calibration.source  # ... saying why
     out = a.generate(EmotionState.of("happy", 0.8), 5 * FPS, np.random.default_rng(0))
     assert out.expression.values.shape[0] == 5 * FPS and out.expression.channel("mouthSmileLeft").max() > 0.3
 

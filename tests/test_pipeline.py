@@ -11,14 +11,10 @@ from warmchat.emotion import EmotionState
 from warmchat.errors import TextInputError
 from warmchat.metrics import best_lag_correlation, measure
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
-from warmchat.pipeline import WarmChatPipeline, check_message
+from warmchat.pipeline import check_message
+from warmchat.render.tracer import FaceTracer
 from warmchat.render.video import media_durations, read_frames
 from warmchat.speech import load_audio, loudness_envelope
-
-
-@pytest.fixture(scope="module")
-def pipe():
-    return WarmChatPipeline()
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +33,8 @@ def test_say_video_and_audio_lengths_agree(said):
 
 def test_say_mouth_follows_the_speech_and_the_face_is_always_found(said):
     frames = read_frames(said)
-    cues = [measure(f) for f in frames]
+    tracer = FaceTracer()
+    cues = [measure(f, tracer) for f in frames]
     assert all(c is not None for c in cues), "MediaPipe lost the face in some frames"
     mouth = np.array([c.mouth_open for c in cues])
     assert mouth.max() - mouth.min() > 0.15  # opens and closes, in iod units
@@ -110,3 +107,25 @@ def test_the_users_own_recording_drives_their_avatar(pipe, tmp_path):
     assert r.duration_s > speech.duration + 1.0  # the recording, then the agent's reply
     d = media_durations(r.clip)
     assert abs(d["video"] - d["audio"]) < 0.1
+
+
+def test_status_names_the_back_end_of_every_stage_and_why_one_fell_back(tmp_path):
+    from warmchat.motion.audio2expr import LearnedSpeaker, LearnedSpeakerConfig
+    from warmchat.motion.plan import MotionPlanner
+    from warmchat.pipeline import PipelineConfig, WarmChatPipeline
+
+    pipe = WarmChatPipeline.from_config(PipelineConfig(speaker="viseme"))
+    st = pipe.status()
+    assert set(st) == {"text emotion", "dialogue", "speech", "lips", "listener", "head motion",
+                       "face tracker", "renderer"}  # fmt: skip
+    assert st["text emotion"].startswith("sentence embeddings") and st["dialogue"].startswith("offline")
+    assert (
+        st["lips"] == "hand-made visemes"
+        and st["listener"] == "LEED, calibrated"
+        and st["head motion"] == "CRHMG"
+    )
+    # A learned speaker whose weights are missing says so, with the file.
+    motion = MotionPlanner()
+    motion.speaker = LearnedSpeaker(LearnedSpeakerConfig(weights=tmp_path / "gone.pt"))
+    st = WarmChatPipeline(motion=motion, classifier=pipe.classifier, dialogue=pipe.dialogue).status()
+    assert st["lips"].startswith("hand-made visemes (fell back:") and "gone.pt" in st["lips"]

@@ -14,7 +14,16 @@ from skimage import data
 from warmchat.errors import PortraitError
 from warmchat.paths import DEFAULT_USER_PORTRAIT
 from warmchat.render import face as F
-from warmchat.render.face import load_portrait, read_image
+from warmchat.render import tracer as T
+from warmchat.render.face import read_image
+from warmchat.render.tracer import FaceTracer
+
+TRACER = FaceTracer()  # one for the module, as the pipeline keeps one: MediaPipe's graphs load once
+
+
+def load_portrait(src, config=None):
+    return TRACER.trace(src, config)
+
 
 ASTRONAUT = data.astronaut()
 GRAY = np.asarray(Image.fromarray(ASTRONAUT).convert("L"))
@@ -233,7 +242,7 @@ def test_the_mona_lisa_upside_down_is_turned_upright(monalisa_face):
 
 def test_an_upright_portrait_pays_nothing_for_the_orientation_checks(monkeypatch):
     calls = {"find": 0, "score": 0}
-    real_find, real_score = F._find_face, F._detector_score
+    real_find, real_score = T._find_face, T.FaceTracer.detector_score
 
     def find(*a, **k):
         calls["find"] += 1
@@ -243,8 +252,8 @@ def test_an_upright_portrait_pays_nothing_for_the_orientation_checks(monkeypatch
         calls["score"] += 1
         return real_score(*a, **k)
 
-    monkeypatch.setattr(F, "_find_face", find)
-    monkeypatch.setattr(F, "_detector_score", score)
+    monkeypatch.setattr(T, "_find_face", find)
+    monkeypatch.setattr(T.FaceTracer, "detector_score", score)
     for src in (ASTRONAUT, DEFAULT_USER_PORTRAIT, data.camera()):
         face = load_portrait(src)
         assert face.notice is None

@@ -14,8 +14,15 @@ from warmchat.metrics import measure
 from warmchat.motion.presets import emotion_expression
 from warmchat.motion.tracks import CH
 from warmchat.render import face as F
-from warmchat.render.face import PortraitConfig, load_portrait, read_image
+from warmchat.render.face import PortraitConfig, read_image
+from warmchat.render.tracer import FaceTracer
 from warmchat.render.warp import WarpConfig, WarpRenderer
+
+TRACER = FaceTracer()  # one for the module, as the pipeline keeps one: MediaPipe's graphs load once
+
+
+def load_portrait(src, config=None):
+    return TRACER.trace(src, config)
 
 
 def test_default_portraits_are_cropped_around_the_face(astronaut_face, monalisa_face):

@@ -78,10 +78,7 @@ def test_the_writer_refuses_frames_without_sound_and_a_clip_cut_short(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def pipe():
-    from warmchat.pipeline import WarmChatPipeline
-
-    pipe = WarmChatPipeline()
+def pipe(pipe):
     pipe.preload()  # as the app does: model loading is not part of a turn
     return pipe
 

@@ -49,9 +49,14 @@ def cues_from_landmarks(lm: np.ndarray) -> FaceCues:
     return FaceCues(mouth_open, corner_lift, brow, inner, eye_open, float(u(1)))
 
 
-def measure(frame: np.ndarray) -> FaceCues | None:
-    """Trace ``frame`` (H, W, 3 RGB) and return its cues, or None when no face is found."""
-    faces = F.detect_landmarks(frame)
+def measure(frame: np.ndarray, tracer=None) -> FaceCues | None:
+    """Trace ``frame`` (H, W, 3 RGB) and return its cues, or None when no face is found.
+
+    ``tracer``: a ``render.tracer.FaceTracer`` to reuse over many frames (else a fresh one).
+    """
+    from warmchat.render.tracer import FaceTracer  # MediaPipe lives there
+
+    faces = (tracer or FaceTracer()).landmarks(frame)
     return cues_from_landmarks(faces[0]) if faces else None
 
 

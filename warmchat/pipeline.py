@@ -25,13 +25,11 @@ one pipeline serves many sessions.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import tempfile
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -41,7 +39,7 @@ import numpy as np
 
 from warmchat import conversation
 from warmchat.conversation import Avatar, Conversation, TurnResult, check_message
-from warmchat.dialogue import make_engine
+from warmchat.dialogue import LLMConfig, make_engine
 from warmchat.dialogue.base import (
     DEFAULT_PERSONA,
     PARTNER_PERSONA,
@@ -51,17 +49,18 @@ from warmchat.dialogue.base import (
     swap_roles,
 )
 from warmchat.dialogue.offline import opening_line
-from warmchat.emotion import EmotionState, get_text_classifier
+from warmchat.emotion import ClassifierConfig, EmotionState, TextEmotionClassifier
 from warmchat.errors import TextInputError, UserInputError
 from warmchat.motion.plan import MotionPlanner, scaled
 from warmchat.motion.tracks import FPS, n_frames
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 from warmchat.render.clip import ClipRender, OnSegment, Progress
-from warmchat.render.face import FaceModel, PortraitConfig, load_portrait
+from warmchat.render.face import FaceModel, PortraitConfig
+from warmchat.render.tracer import FaceTracer
 from warmchat.render.video import Mp4Writer, SegmentConfig, SegmentedClipWriter, concat_mp4
 from warmchat.render.warp import WarpConfig, WarpRenderer
 from warmchat.script import ScriptLine
-from warmchat.speech import EspeakTTS, Speech, load_audio, pad_to_frames, save_wav
+from warmchat.speech import EspeakTTS, Speech, TTSConfig, load_audio, pad_to_frames, save_wav
 from warmchat.tree import ITT, Node, TraversalConfig
 
 __all__ = ["Avatar", "Conversation", "PipelineConfig", "TurnResult", "WarmChatPipeline", "check_message"]
@@ -90,6 +89,9 @@ class PipelineConfig:
     speaker: str = (
         "learned"  # lips from "learned" (audio2expr model) or "viseme" (hand-made, phoneme timings)
     )
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)  # text emotion
+    llm: LLMConfig | None = None  # the chat model; None: from OPENAI_* in the environment (else offline)
+    tts: TTSConfig = field(default_factory=TTSConfig)  # eSpeak's rate, pitch and limits
 
 
 class WarmChatPipeline:
@@ -100,25 +102,62 @@ class WarmChatPipeline:
         config: PipelineConfig | None = None,
         dialogue: DialogueEngine | None = None,
         tts: EspeakTTS | None = None,
+        classifier: TextEmotionClassifier | None = None,
+        motion: MotionPlanner | None = None,
+        tracer: FaceTracer | None = None,
     ) -> None:
-        self.cfg = config or PipelineConfig()
+        """Components not given are built from ``config``: the cheap ones now, the text
+        classifier and the dialogue engine on first use (so ``say`` starts fast; the app
+        calls ``preload()`` so its first turn does not wait). ``from_config`` builds all now."""
+        self.cfg = cfg = config or PipelineConfig()
+        self._classifier = classifier
         self._dialogue = dialogue
-        self.tts = tts or EspeakTTS()
-        self.motion = MotionPlanner(self.cfg.speaker, self.cfg.expression_strength, self.cfg.liveliness)
-        self._faces: OrderedDict[str, FaceModel] = OrderedDict()  # traced portraits, see trace_portrait()
-        self._faces_lock = threading.Lock()
+        self._lazy_lock = threading.Lock()  # two first turns at once must not load two models
+        self.tts = tts or EspeakTTS(cfg.tts)
+        self.motion = motion or MotionPlanner(cfg.speaker, cfg.expression_strength, cfg.liveliness)
+        self.tracer = tracer or FaceTracer()  # MediaPipe; remembers the last few portraits traced
 
-    # The text classifier and the dialogue engine load on first use, so ``say``
-    # starts fast; the app calls ``preload()`` so its first turn does not wait.
+    @classmethod
+    def from_config(cls, config: PipelineConfig | None = None) -> WarmChatPipeline:
+        """Every component built now, from one config tree, and passed in."""
+        cfg = config or PipelineConfig()
+        classifier = TextEmotionClassifier(cfg.classifier)
+        return cls(
+            cfg,
+            dialogue=make_engine(cfg.llm, classifier),
+            tts=EspeakTTS(cfg.tts),
+            classifier=classifier,
+            motion=MotionPlanner(cfg.speaker, cfg.expression_strength, cfg.liveliness),
+            tracer=FaceTracer(),
+        )
+
     @property
-    def classifier(self):
-        return get_text_classifier()
+    def classifier(self) -> TextEmotionClassifier:
+        with self._lazy_lock:
+            if self._classifier is None:
+                self._classifier = TextEmotionClassifier(self.cfg.classifier)
+            return self._classifier
 
     @property
     def dialogue(self) -> DialogueEngine:
         if self._dialogue is None:
-            self._dialogue = make_engine()
+            engine = make_engine(self.cfg.llm, self.classifier)
+            with self._lazy_lock:
+                if self._dialogue is None:
+                    self._dialogue = engine
         return self._dialogue
+
+    def status(self) -> dict[str, str]:
+        """Stage -> the back end that runs it (and why it fell back, if it did): shown in the app,
+        kept in the bench's JSON. Loads the text classifier and the dialogue engine if not yet loaded."""
+        return {
+            "text emotion": self.classifier.describe(),
+            "dialogue": self.dialogue.describe(),
+            "speech": f"eSpeak NG (voices {self.cfg.agent_voice} and {self.cfg.user_voice})",
+            **self.motion.describe(),
+            "face tracker": self.tracer.describe(),
+            "renderer": "mesh warp on the CPU",
+        }
 
     def preload(self) -> None:
         """Load every model now (the text classifier, the dialogue engine, eSpeak, MediaPipe,
@@ -149,25 +188,8 @@ class WarmChatPipeline:
         return Avatar(name, face, WarpRenderer(face, self.cfg.warp), self.tts.check_voice(voice), persona)
 
     def trace_portrait(self, portrait) -> FaceModel:
-        """``load_portrait`` (raises PortraitError), remembered for the last few files (by content).
-
-        Every visitor starts with the same default portraits (Gradio hands each
-        its own copy of the file); tracing them again would only delay the first
-        frames. A face is never changed after tracing, so conversations share it.
-        """
-        p = Path(portrait) if isinstance(portrait, (str, Path)) else None
-        if p is None or not p.is_file() or p.stat().st_size > 64 * 2**20:
-            return load_portrait(portrait, self.cfg.portrait)  # arrays, images, huge files, clear errors
-        key = hashlib.sha1(p.read_bytes()).hexdigest()
-        with self._faces_lock:
-            face = self._faces.get(key)
-        if face is None:
-            face = load_portrait(p, self.cfg.portrait)
-            with self._faces_lock:
-                self._faces[key] = face
-                while len(self._faces) > 8:  # about 1 MB each
-                    self._faces.popitem(last=False)
-        return face
+        """The tracer's ``trace`` (raises PortraitError); files are remembered by content."""
+        return self.tracer.trace(portrait, self.cfg.portrait)
 
     def new_conversation(
         self,

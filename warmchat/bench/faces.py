@@ -122,7 +122,7 @@ class PortraitSource:
         )
 
 
-def restful_frame(frames: Sequence[np.ndarray]) -> np.ndarray:
+def restful_frame(frames: Sequence[np.ndarray], tracer=None) -> np.ndarray:
     """The frame a user would pick as a portrait: lips closed, no smile, eyes and brows as usual.
 
     The shared videos are expressive (driving videos: wide eyes, an "oh", a
@@ -135,10 +135,12 @@ def restful_frame(frames: Sequence[np.ndarray]) -> np.ndarray:
     """
     from warmchat.metrics import cues_from_landmarks
     from warmchat.render.rest import NeutralRange
+    from warmchat.render.tracer import FaceTracer
 
+    tracer = tracer or FaceTracer()
     rows, picks = [], []
     for f in frames:
-        found = F.detect_landmarks(f)
+        found = tracer.landmarks(f)
         if not found:
             continue
         lm = found[0]
@@ -321,7 +323,7 @@ def blink_figures(rel: np.ndarray, fps: int = FPS) -> dict:
 
 
 # ----------------------------------------------------------------------------- segmentation
-def person_probability(rgb: np.ndarray) -> np.ndarray:
+def person_probability(rgb: np.ndarray, tracer=None) -> np.ndarray:
     """(H, W) float32 probability that each pixel is the person (MediaPipe's bundled selfie segmentation).
 
     The background plate's own (``render.background.segment_person``): the check sees the
@@ -329,7 +331,7 @@ def person_probability(rgb: np.ndarray) -> np.ndarray:
     """
     from warmchat.render.background import segment_person
 
-    return segment_person(rgb)
+    return segment_person(rgb, tracer)
 
 
 def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -611,7 +613,9 @@ def dip_track(frames: int = FRAMES) -> HeadTrack:
     )
 
 
-def ghost_check(face: F.FaceModel, render: Callable[[np.ndarray, np.ndarray], np.ndarray], k: int) -> dict:
+def ghost_check(
+    face: F.FaceModel, render: Callable[[np.ndarray, np.ndarray], np.ndarray], k: int, tracer=None
+) -> dict:
     """Render ``dip_track`` with a neutral face, score every 2nd frame; pass/fail with the thresholds.
 
     ``render(expression, pose)`` is the renderer under test. A frame fails when
@@ -620,7 +624,10 @@ def ghost_check(face: F.FaceModel, render: Callable[[np.ndarray, np.ndarray], np
     portrait crop itself is checked for mirrored edges too (a small picture padded
     by mirroring). The phases' peaks fall on scored frames.
     """
-    person = person_probability(face.image)
+    from warmchat.render.tracer import FaceTracer
+
+    tracer = tracer or FaceTracer()
+    person = person_probability(face.image, tracer)
     ref = ghost_reference(face.image, face.landmarks, person)
     poses = dip_track().as_array()
     scores: dict[int, float] = {}
@@ -629,7 +636,7 @@ def ghost_check(face: F.FaceModel, render: Callable[[np.ndarray, np.ndarray], np
     worst = (-1.0, 0, face.image)
     for i in range(0, len(poses), 2):
         frame = render(np.zeros(k, np.float32), poses[i])
-        found = F.detect_landmarks(frame)
+        found = tracer.landmarks(frame)
         if i % 4 == 0:
             mirrors.append(mirror_ratio(frame))
         if not found:
@@ -637,7 +644,7 @@ def ghost_check(face: F.FaceModel, render: Callable[[np.ndarray, np.ndarray], np
             scores[i] = float("nan")
             continue
         a = similarity(ref.landmarks[ref.fit], found[0][ref.fit])
-        gf = ghost_frame(ref, frame, person_probability(frame), a)
+        gf = ghost_frame(ref, frame, person_probability(frame, tracer), a)
         scores[i] = gf.score
         if gf.score > worst[0]:
             worst = (gf.score, i, _overlay(frame, gf.ghost))
@@ -836,7 +843,7 @@ def bench_portrait(src: PortraitSource, st: _Setup, with_blinks: bool) -> dict:
     row.append(("blink", blink_img if blink_img is not None else blank))
     # Ghosts under a strong head motion, straight through the renderer.
     t = time.perf_counter()
-    gh = ghost_check(face, WarpRenderer(face, pipe.cfg.warp).render, K)
+    gh = ghost_check(face, WarpRenderer(face, pipe.cfg.warp).render, K, pipe.tracer)
     row.append(("ghost: worst frame", _full_tile(gh.pop("_worst_image"))))
     secs["ghost"] = time.perf_counter() - t
     out.update({"expression": figs, "ghost": gh, "seconds": secs, "_tiles": row})

@@ -15,6 +15,7 @@ import numpy as np
 from warmchat.metrics import FaceCues, best_lag_correlation, cues_from_landmarks
 from warmchat.motion.tracks import FPS
 from warmchat.render import face as F
+from warmchat.render.tracer import quiet_native_stderr
 
 
 # ----------------------------------------------------------------------------- tracking
@@ -40,7 +41,7 @@ def track_frames(frames: list[np.ndarray]) -> list[np.ndarray | None]:
     import mediapipe as mp
 
     out: list[np.ndarray | None] = []
-    with F._quiet_native_stderr():
+    with quiet_native_stderr():
         mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=False, max_num_faces=1, refine_landmarks=True
         )

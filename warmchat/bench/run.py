@@ -449,12 +449,12 @@ def bench_head(pipe, quick: bool) -> dict:
 
 # ----------------------------------------------------------------------------- 6. text emotion
 def bench_text_emotion(quick: bool) -> dict:
-    from warmchat.emotion import get_text_classifier
+    from warmchat.emotion import ClassifierConfig, TextEmotionClassifier
 
     rows = [json.loads(x) for x in SENTENCES.read_text().splitlines() if x.strip()]
     out: dict = {"sentences": len(rows)}
     for method in ("embedding", "lexicon"):
-        clf = get_text_classifier(method)
+        clf = TextEmotionClassifier(ClassifierConfig(method=method))
         pred = [s.dominant for s in clf.classify_many([r["text"] for r in rows])]
         out[f"{method}_accuracy"] = float(np.mean([p == r["label"] for p, r in zip(pred, rows)]))
         if clf.method != method:
@@ -492,6 +492,7 @@ def run(quick: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) ->
             "processor": platform.processor() or platform.machine(),
         },
         "commit": _commit(),
+        "status": pipe.status(),  # which back end ran each stage (and why one fell back)
     }
     with tempfile.TemporaryDirectory(prefix="warmchat-bench-") as tmp:
         work = Path(tmp)

@@ -14,7 +14,6 @@ Back ends share one interface (``DialogueEngine.reply``):
 from __future__ import annotations
 
 import logging
-import threading
 
 from warmchat.dialogue.base import (
     DEFAULT_PERSONA,
@@ -32,27 +31,20 @@ from warmchat.dialogue.openai_chat import LLMConfig, OpenAIChat
 
 log = logging.getLogger(__name__)
 
-_announced: set[str] = set()
-_announce_lock = threading.Lock()
 
-
-def make_engine(config: LLMConfig | None = None) -> DialogueEngine:
+def make_engine(config: LLMConfig | None = None, classifier: TextClassifier | None = None) -> DialogueEngine:
     """``OpenAIChat`` when an API key is configured (``LLMConfig.from_env`` by default),
-    else ``OfflineEngine``. Which one is logged once per process."""
+    else ``OfflineEngine``; either reads emotions with ``classifier`` (by default its own,
+    built on first use). Logs which one it is."""
     cfg = config or LLMConfig.from_env()
     engine: DialogueEngine
     if cfg.enabled:
-        chat = OpenAIChat(cfg)
-        what = f"OpenAI-compatible chat, model {cfg.model!r} at {chat.host}"
+        chat = OpenAIChat(cfg, classifier=classifier)
+        log.info("Dialogue: OpenAI-compatible chat, model %r at %s.", cfg.model, chat.host)
         engine = chat
     else:
-        engine = OfflineEngine()
-        what = "the offline engine (no OPENAI_API_KEY set)"
-    with _announce_lock:
-        first = what not in _announced
-        _announced.add(what)
-    if first:
-        log.info("Dialogue: %s.", what)
+        engine = OfflineEngine(classifier)
+        log.info("Dialogue: the offline engine (no OPENAI_API_KEY set).")
     return engine
 
 

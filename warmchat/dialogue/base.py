@@ -93,6 +93,10 @@ class DialogueEngine(Protocol):
         """
         ...
 
+    def describe(self) -> str:
+        """The back end in words, for ``WarmChatPipeline.status`` (the app shows it)."""
+        ...
+
 
 def swap_roles(history: list[Utterance]) -> list[Utterance]:
     """The same history seen from the other side: "user" and "agent" exchanged.

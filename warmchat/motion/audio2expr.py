@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import pickle
-import threading
 from dataclasses import asdict, dataclass, field, fields
 from functools import cache
 from math import gcd
@@ -359,42 +358,18 @@ class LoadedModel:
     meta: dict[str, Any]
 
 
-_LOAD_LOCK = threading.Lock()
-_LOADED: dict[Path, LoadedModel | str] = {}  # resolved path -> model, or why it failed
+def load_model(path: Path | str = DEFAULT_WEIGHTS) -> LoadedModel:
+    """The model at ``path`` (read now: keep it, as ``LearnedSpeaker`` does).
 
-
-def load_model(path: Path | str = DEFAULT_WEIGHTS) -> LoadedModel | None:
-    """The model at ``path``, loaded once per process and shared (thread-safe); None if it cannot load.
-
-    The first failure for a path logs one warning that says why; later calls
-    return None quietly.
+    Raises ``RuntimeError`` with a one-line reason when the file is missing or unusable.
     """
     key = Path(path).expanduser().resolve()
-    with _LOAD_LOCK:
-        if key not in _LOADED:
-            try:
-                _LOADED[key] = _load(key)
-                log.info("audio2expr: loaded %s", key)
-            except (
-                OSError,
-                RuntimeError,
-                KeyError,
-                TypeError,
-                ValueError,
-                EOFError,
-                pickle.UnpicklingError,
-            ) as e:
-                first = (str(e).strip().splitlines() or [""])[0][:200]  # torch's messages run to pages
-                why = "file not found" if isinstance(e, FileNotFoundError) else f"{type(e).__name__}: {first}"
-                _LOADED[key] = why
-                log.warning(
-                    "Learned speaker unavailable (%s: %s); using the hand-made VisemeSpeaker instead. "
-                    "Train the weights with `python -m warmchat.train.audio2expr`.",
-                    key,
-                    why,
-                )
-        got = _LOADED[key]
-    return got if isinstance(got, LoadedModel) else None
+    try:
+        return _load(key)
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as e:
+        first = (str(e).strip().splitlines() or [""])[0][:200]  # torch's messages run to pages
+        why = "file not found" if isinstance(e, FileNotFoundError) else f"{type(e).__name__}: {first}"
+        raise RuntimeError(f"{key}: {why}") from e
 
 
 def _load(path: Path) -> LoadedModel:
@@ -429,8 +404,8 @@ def predict(loaded: LoadedModel, audio_16k: np.ndarray, n_frames: int, cond: np.
 class LearnedSpeaker:
     """Speech audio -> expression track with the learned model (``SpeakerMotion``).
 
-    Falls back to ``VisemeSpeaker`` (one warning, with the reason) when the
-    weights are missing or do not load.
+    The weights load once, here. When they are missing or do not load, it falls
+    back to ``VisemeSpeaker`` with one warning; ``fallback_reason`` says why.
     """
 
     def __init__(self, config: LearnedSpeakerConfig | None = None) -> None:
@@ -440,11 +415,18 @@ class LearnedSpeaker:
                 emotion_strength=self.cfg.emotion_strength, blinks_per_minute=self.cfg.blinks_per_minute
             )
         )
-
-    @property
-    def model(self) -> LoadedModel | None:
-        """The shared loaded model, or None when the speaker falls back to visemes."""
-        return load_model(self.cfg.weights)
+        self.model: LoadedModel | None = None  # None: the speaker falls back to visemes
+        self.fallback_reason: str | None = None
+        try:
+            self.model = load_model(self.cfg.weights)
+            log.info("audio2expr: loaded %s", self.cfg.weights)
+        except RuntimeError as e:
+            self.fallback_reason = str(e)
+            log.warning(
+                "Learned speaker unavailable (%s); using the hand-made VisemeSpeaker instead. "
+                "Train the weights with `python -m warmchat.train.audio2expr`.",
+                e,
+            )
 
     @property
     def available(self) -> bool:

@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import threading
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -254,36 +253,16 @@ class LoadedModel:
     meta: dict  # training metadata (data, time, measures)
 
 
-_CACHE: dict[str, LoadedModel | str] = {}  # path -> model, or the reason it failed to load
-_CACHE_LOCK = threading.Lock()
-
-
 def load_model(path: Path | str = WEIGHTS_PATH) -> LoadedModel:
-    """The network from a checkpoint, loaded once per process and path (thread-safe).
+    """The network from a checkpoint (read now: keep it, as ``CRHMGHeadMotion`` does).
 
-    Raises ``RuntimeError`` with the reason when the file is missing or unusable;
-    the failure is cached too, so it is reported once.
+    Raises ``RuntimeError`` with the reason when the file is missing or unusable.
     """
-    key = str(Path(path).resolve())
-    with _CACHE_LOCK:
-        if key not in _CACHE:
-            try:
-                _CACHE[key] = _load(Path(key))
-            except (
-                OSError,
-                EOFError,
-                pickle.UnpicklingError,
-                RuntimeError,
-                KeyError,
-                TypeError,
-                ValueError,
-            ) as err:
-                # A missing, truncated, foreign or mismatched file: remember why, fall back.
-                _CACHE[key] = f"{type(err).__name__}: {err}"
-        got = _CACHE[key]
-    if isinstance(got, str):
-        raise RuntimeError(got)
-    return got
+    try:
+        return _load(Path(path).resolve())
+    except (OSError, EOFError, pickle.UnpicklingError, RuntimeError, KeyError, TypeError, ValueError) as err:
+        # A missing, truncated, foreign or mismatched file.
+        raise RuntimeError(f"{type(err).__name__}: {err}") from err
 
 
 def _load(path: Path) -> LoadedModel:
@@ -354,13 +333,17 @@ class CRHMGHeadMotion:
         """``model`` skips loading (the trainer measures a network before saving it)."""
         self.cfg = cfg = config or CRHMGConfig()
         self.fallback: NoiseHeadMotion | None = None
+        self.fallback_reason: str | None = None  # why the noise generator stands in, if it does
         self.model: LoadedModel | None = model
         if model is None:
             path = cfg.weights or WEIGHTS_PATH
             try:
                 self.model = load_model(path)
             except RuntimeError as err:
-                _warn_fallback_once(str(path), str(err))
+                self.fallback_reason = str(err)
+                log.warning(
+                    "CRHMG head motion unavailable (%s); using the noise head-motion generator instead", err
+                )
                 head_cfg = HeadConfig(liveliness=cfg.liveliness, speech_pitch_deg=cfg.speech_pitch_deg)
                 self.fallback = NoiseHeadMotion(head_cfg)
                 return
@@ -480,15 +463,3 @@ class CRHMGHeadMotion:
                 known = out[pos : pos + ctx].copy()
         poses = out * std * self.model.gain + REST_POSE
         return (poses, masks) if masks is not None else poses
-
-
-_warned: set[str] = set()
-_warn_lock = threading.Lock()
-
-
-def _warn_fallback_once(path: str, reason: str) -> None:
-    with _warn_lock:
-        if path in _warned:
-            return
-        _warned.add(path)
-    log.warning("CRHMG head motion unavailable (%s); using the noise head-motion generator instead", reason)

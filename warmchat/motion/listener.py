@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Protocol
@@ -92,13 +91,13 @@ class LEEDCalibration:
     brow_amp: tuple[float, float] = (0.3, 0.5)  # channel value at a flash's peak
     brow_on_s: tuple[float, float] = (0.15, 0.3)  # brow raise onset
     brow_off_s: tuple[float, float] = (0.3, 0.6)  # brow lowering
-    source: str = "built-in"  # where the values came from: "built-in" or the file read
+    source: str = (
+        "built-in"  # where the values came from: the file read, or "built-in[: why the file was not]"
+    )
 
 
 _RANGES = tuple(f.name for f in fields(LEEDCalibration) if isinstance(f.default, tuple))
 _SCALARS = tuple(f.name for f in fields(LEEDCalibration) if isinstance(f.default, float))
-_CACHE: dict[str, LEEDCalibration] = {}  # resolved path -> calibration (built-in after a failure)
-_LOCK = threading.Lock()
 
 
 def parse_calibration(data: object, source: str = "dict") -> LEEDCalibration:
@@ -136,23 +135,18 @@ def parse_calibration(data: object, source: str = "dict") -> LEEDCalibration:
 
 
 def load_calibration(path: Path | str = CALIBRATION_PATH) -> LEEDCalibration:
-    """The calibration in ``path``, read once per process and path.
+    """The calibration in ``path`` (read now: keep it, as ``LEED`` does).
 
     When the file is missing or unusable, one warning says why and the built-in
-    table is used (and remembered, so the warning is not repeated).
+    table is returned, its ``source`` saying why.
     """
     key = str(Path(path).resolve())
-    with _LOCK:
-        if key not in _CACHE:
-            try:
-                _CACHE[key] = parse_calibration(json.loads(Path(key).read_text()), source=key)
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as err:
-                log.warning(
-                    "LEED: listener calibration %s is unusable (%s: %s); using the built-in table",
-                    key, type(err).__name__, err,
-                )  # fmt: skip
-                _CACHE[key] = LEEDCalibration()
-        return _CACHE[key]
+    try:
+        return parse_calibration(json.loads(Path(key).read_text()), source=key)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as err:
+        why = f"{key} is unusable ({type(err).__name__}: {err})"
+        log.warning("LEED: listener calibration %s; using the built-in table", why)
+        return LEEDCalibration(source=f"built-in: {why}")
 
 
 @dataclass(frozen=True)

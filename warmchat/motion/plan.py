@@ -72,6 +72,22 @@ class MotionPlanner:
         self.listener = LEED(strength=expression_strength)
         self.head = CRHMGHeadMotion(CRHMGConfig(liveliness=liveliness))  # falls back to noise, saying why
 
+    def describe(self) -> dict[str, str]:
+        """Stage -> back end in words, with the reason for any fallback (``WarmChatPipeline.status``)."""
+        why = getattr(self.speaker, "fallback_reason", None)
+        if isinstance(self.speaker, VisemeSpeaker):
+            lips = "hand-made visemes"
+        else:
+            lips = "learned audio2expr" if why is None else f"hand-made visemes (fell back: {why})"
+        cal = self.listener.calibration.source
+        listener = (
+            f"LEED, built-in table{cal[len('built-in') :]}"
+            if cal.startswith("built-in")
+            else "LEED, calibrated"
+        )
+        head = "CRHMG" if self.head.fallback is None else f"noise (fell back: {self.head.fallback_reason})"
+        return {"lips": lips, "listener": listener, "head motion": head}
+
     def speaking(self, speech: Speech, emotion: EmotionState, T: int, rng: np.random.Generator,
                  start: AvatarState, liveliness: float = 1.0) -> Track:  # fmt: skip
         """The speaker's T frames: lips on ``speech``, face and head under ``emotion``."""

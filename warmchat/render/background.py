@@ -31,21 +31,23 @@ UNSURE_PERSON = 0.05  # inside the head's region, a person probability above thi
 log = logging.getLogger(__name__)
 
 
-def segment_person(rgb: np.ndarray) -> np.ndarray:
-    """(H, W) float32 in [0, 1]: how much each pixel is the person (MediaPipe selfie segmentation)."""
-    with F._MP_LOCK:
-        res = F._mp_model("selfie").process(np.ascontiguousarray(rgb))
-    if res.segmentation_mask is None:
-        return np.zeros(rgb.shape[:2], np.float32)
-    return np.clip(res.segmentation_mask.astype(np.float32), 0, 1)
+def segment_person(rgb: np.ndarray, tracer=None) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: how much each pixel is the person (MediaPipe selfie segmentation,
+    by ``tracer``, a ``render.tracer.FaceTracer``, or a fresh one)."""
+    from warmchat.render.tracer import FaceTracer  # MediaPipe lives there
+
+    return (tracer or FaceTracer()).person(rgb)
 
 
 class BackgroundPlate:
     """The portrait's person mask and the background with the person painted out."""
 
-    def __init__(self, image: np.ndarray, lm: np.ndarray, work_side: int = 128) -> None:
+    def __init__(
+        self, image: np.ndarray, lm: np.ndarray, person: np.ndarray | None = None, work_side: int = 128
+    ) -> None:
+        """``person`` (S, S): the tracer's segmentation of ``image``; None segments it here."""
         s = image.shape[0]
-        person = segment_person(image)  # (S, S)
+        person = segment_person(image) if person is None else person  # (S, S)
         # The face itself is always the person (segmentation can miss a painted or CG face).
         face = np.zeros((s, s), np.uint8)
         cv2.fillPoly(face, [np.round(lm[F.FACE_OVAL, :2]).astype(np.int32)], 1)

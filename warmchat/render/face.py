@@ -1,6 +1,7 @@
-"""Portraits: read, validate, find the face with MediaPipe FaceMesh, crop around it.
+"""Portraits: read and validate a picture, the face model (landmarks and measures), the crop.
 
-MediaPipe runs on the portrait once; the renderer then only warps. Landmarks are
+Finding and tracing the face is ``render.tracer.FaceTracer`` (MediaPipe); it runs on
+the portrait once, and the renderer then only warps. Landmarks are
 kept in pixel units of the square crop, with depth ``z`` on the same scale as
 ``x`` (MediaPipe's convention), smaller z = nearer the camera.
 """
@@ -9,10 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import sys
-import threading
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,6 +111,9 @@ class FaceModel:
     notice: str | None = None  # something the user should know (e.g. several faces found)
     source: str = ""  # where it came from, for messages
     geometry: dict = field(default_factory=dict)  # derived measures, see face_geometry()
+    # (S, S) float32 in [0, 1]: how much each pixel is the person (the tracer's selfie
+    # segmentation, for the background plate); None: segmented when a renderer needs it.
+    person: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.geometry:
@@ -155,119 +155,6 @@ def face_geometry(lm: np.ndarray) -> dict:
         "height": height,
         "pivot": pivot,
     }
-
-
-# MediaPipe graphs are loaded once per process and are not thread-safe: a lock
-# serialises their use (detection runs once per portrait, so this is cheap).
-_MP_LOCK = threading.Lock()
-_MP_MODELS: dict[str, object] = {}
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr():
-    """Silence what MediaPipe's C++ side prints to fd 2 while its graphs start.
-
-    Its start-up chatter (TFLite delegate, absl and feedback-manager warnings)
-    would otherwise land in every CLI run; real errors still raise in Python.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _mp_model(kind: str):
-    warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
-    import mediapipe as mp
-
-    if kind not in _MP_MODELS:
-        if kind == "mesh":
-            with _quiet_native_stderr():
-                model = mp.solutions.face_mesh.FaceMesh(
-                    static_image_mode=True, max_num_faces=4, refine_landmarks=True,
-                    min_detection_confidence=0.5,
-                )  # fmt: skip
-                model.process(np.zeros((64, 64, 3), np.uint8))  # the first call logs too
-        elif kind == "selfie":  # person / background segmentation (render/background.py)
-            with _quiet_native_stderr():
-                model = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
-        else:  # "detect0": short-range detector, "detect1": full-range (small faces)
-            with _quiet_native_stderr():
-                model = mp.solutions.face_detection.FaceDetection(
-                    model_selection=int(kind[-1]), min_detection_confidence=0.5
-                )
-                model.process(np.zeros((64, 64, 3), np.uint8))
-        _MP_MODELS[kind] = model
-    return _MP_MODELS[kind]
-
-
-def detect_landmarks(rgb: np.ndarray) -> list[np.ndarray]:
-    """All faces' landmarks in ``rgb`` (H, W, 3 uint8), each (478, 3) in pixels, largest first."""
-    h, w = rgb.shape[:2]
-    with _MP_LOCK:
-        res = _mp_model("mesh").process(np.ascontiguousarray(rgb))
-    faces = []
-    for f in res.multi_face_landmarks or []:
-        a = np.array([[p.x * w, p.y * h, p.z * w] for p in f.landmark], np.float32)
-        faces.append(a)
-    faces.sort(key=lambda a: -float(np.ptp(a[:, 0]) * np.ptp(a[:, 1])))
-    return faces
-
-
-def _iou(a: tuple, b: tuple) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter + 1e-9)
-
-
-def _detect_boxes(rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
-    """Face boxes (x, y, w, h, score) in pixels, largest first, from both MediaPipe detectors.
-
-    The full-range one finds small faces in big pictures; the short-range one
-    finds close-up faces it misses (CG characters, some paintings). Boxes of
-    the same face from both are merged, keeping the higher score.
-    """
-    h, w = rgb.shape[:2]
-    boxes: list[tuple[float, float, float, float, float]] = []
-    for kind in ("detect0", "detect1"):
-        with _MP_LOCK:
-            res = _mp_model(kind).process(np.ascontiguousarray(rgb))
-        for d in res.detections or []:
-            b = d.location_data.relative_bounding_box
-            box = (b.xmin * w, b.ymin * h, b.width * w, b.height * h, float(d.score[0]))
-            same = [i for i, o in enumerate(boxes) if _iou(box, o) >= 0.3]
-            if not same:
-                boxes.append(box)
-            elif box[4] > boxes[same[0]][4]:
-                boxes[same[0]] = (*boxes[same[0]][:4], box[4])
-    boxes.sort(key=lambda b: -b[2] * b[3])
-    return boxes
-
-
-def _detect_boxes_tiled(rgb: np.ndarray, tile: int = 640) -> list[tuple[float, float, float, float, float]]:
-    """Face boxes found tile by tile: a face of 60-150 px in a big picture is too small
-    once the whole picture is shrunk to the detectors' input, but not within a tile."""
-    h, w = rgb.shape[:2]
-    if max(h, w) <= tile:
-        return []
-    step = tile * 3 // 4
-    boxes: list[tuple[float, float, float, float, float]] = []
-    for y0 in range(0, max(h - tile, 0) + step, step):
-        for x0 in range(0, max(w - tile, 0) + step, step):
-            y0c, x0c = min(y0, max(h - tile, 0)), min(x0, max(w - tile, 0))
-            for bx, by, bw, bh, score in _detect_boxes(rgb[y0c : y0c + tile, x0c : x0c + tile]):
-                box = (bx + x0c, by + y0c, bw, bh, score)
-                if all(_iou(box, o) < 0.3 for o in boxes):
-                    boxes.append(box)
-    boxes.sort(key=lambda b: -b[2] * b[3])
-    return boxes
 
 
 _USE_AN_IMAGE = "use a PNG, JPEG or WebP photo or painting of one face."
@@ -397,48 +284,6 @@ NO_FACE = (
 )
 
 
-def _face_score(lm: np.ndarray, boxes: list) -> float:
-    """The best detector score among the boxes centred inside the traced face (0 if none)."""
-    (x0, y0), (x1, y1) = lm[:, :2].min(0), lm[:, :2].max(0)
-    inside = (b[4] for b in boxes if x0 <= b[0] + b[2] / 2 <= x1 and y0 <= b[1] + b[3] / 2 <= y1)
-    return max(inside, default=0.0)
-
-
-def _find_face(rgb: np.ndarray, cfg: PortraitConfig, tiled: bool = True) -> tuple[np.ndarray, int, float]:
-    """Landmarks (478, 3) of the largest face in full-image pixels, the face count, and the
-    face detector's score for that face (0 when only FaceMesh saw it)."""
-    s = min(1.0, cfg.detect_side / max(rgb.shape[:2]))
-    small = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else rgb
-    faces = detect_landmarks(small)
-    if faces:
-        # FaceMesh's detector misses small faces; the full-range detector counts them.
-        boxes = _detect_boxes(small)
-        return faces[0] / s, max(len(faces), len(boxes)), _face_score(faces[0], boxes)
-    # FaceMesh's own detector misses small faces in big pictures and some
-    # stylised ones: find the face with the detectors, then trace a crop around it.
-    boxes = [(b[0] / s, b[1] / s, b[2] / s, b[3] / s, b[4]) for b in _detect_boxes(small)]
-    if not boxes and tiled:
-        boxes = _detect_boxes_tiled(rgb)
-    if not boxes:
-        raise PortraitError(NO_FACE)
-    x, y, w, h, score = boxes[0]
-    cx, cy = x + w / 2, y + h / 2
-    for k in (2.2, 1.8, 3.0):  # FaceMesh wants some context around the face, not too much
-        side = k * max(w, h)
-        crop, off, sc = _square_crop(rgb, cx, cy, side, min(1024, max(256, int(side))))
-        faces = detect_landmarks(crop)
-        if faces:
-            break
-    else:
-        raise PortraitError(
-            "A face was found but its features could not be traced: use a sharper, more frontal portrait."
-        )
-    lm = faces[0].copy()
-    lm[:, :2] = lm[:, :2] / sc + off
-    lm[:, 2] /= sc
-    return lm, len(boxes), score
-
-
 def face_tilt(lm: np.ndarray) -> float:
     """Degrees the face is turned in the picture's plane: the direction from the eyes' centre
     to the mouth's, 0 when it points straight down (upright), -90 when it points right
@@ -452,75 +297,6 @@ def face_tilt(lm: np.ndarray) -> float:
 def _quarter_turns(lm: np.ndarray) -> int:
     """How many times ``np.rot90`` (counter-clockwise) must turn the picture to stand the face up."""
     return round(face_tilt(lm) / 90) % 4
-
-
-def _detector_score(rgb: np.ndarray) -> float:
-    with _MP_LOCK:
-        res = _mp_model("detect0").process(np.ascontiguousarray(rgb))
-    return max((float(d.score[0]) for d in res.detections or []), default=0.0)
-
-
-def _verdict(rgb: np.ndarray, lm: np.ndarray, score: float, cfg: PortraitConfig) -> tuple[bool, bool]:
-    """Whether the face traced at ``lm`` is plausible, and whether it is upside down.
-
-    FaceMesh traces an upside-down face as an upright one (eyes on the eyes, the mouth
-    on the forehead), so its landmarks cannot tell; and it finds faces in some objects
-    (a coffee cup turned sideways, a colour wheel). The face detector is surer: on the
-    picture it scores the test portraits 0.87-0.95 (a CG cartoon 0.69), which passes at
-    once; otherwise it looks again at the crop around the face, both ways up: upright
-    0.73-0.95, turned over 0.64-0.78, objects 0.00-0.61.
-    """
-    if score >= cfg.upright_score:
-        return True, False
-    crop, _, _ = _square_crop(rgb, *_crop_box(rgb, lm, cfg), 256)
-    up, down = _detector_score(crop), _detector_score(crop[::-1, ::-1])
-    log.debug("face scores: picture %.3f, crop %.3f, crop turned over %.3f", score, up, down)
-    return max(score, up) >= cfg.min_face_score, down > up + cfg.flip_margin
-
-
-_TURNS = {1: "90° counter-clockwise", 2: "180°", 3: "90° clockwise"}
-NOT_HUMAN = (
-    "No face found that looks human: this looks like an animal, an object or a drawing "
-    "without a human face, so use a photo or painting of one person's clear, front-facing face."
-)
-
-
-def _find_upright_face(rgb: np.ndarray, cfg: PortraitConfig) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Find the face and stand it up: (picture, landmarks, face count, quarter turns applied).
-
-    An upright face the detector is sure of costs nothing more. A sideways face is
-    traced as such and turned by its landmarks; an upside-down one is either traced
-    as if upright (then the detector prefers it turned over) or not found at all: then
-    the picture is tried turned by 180, 90 and 270 degrees. A turned picture is kept
-    only if its face passes the same checks as an upright one.
-    """
-    verdict = None
-    try:
-        lm, n, score = _find_face(rgb, cfg)
-    except PortraitError as e:
-        lm, n, score, first = None, 0, 0.0, e
-    if lm is None:
-        turns = [2, 1, 3]
-    elif (k := _quarter_turns(lm)) != 0:
-        turns = [k]
-    else:
-        verdict = _verdict(rgb, lm, score, cfg)
-        if verdict == (True, False):
-            return rgb, lm, n, 0
-        turns = [2] if verdict[1] else []
-    for k in turns:
-        turned = np.ascontiguousarray(np.rot90(rgb, k))
-        try:
-            lm_t, n_t, score_t = _find_face(turned, cfg, tiled=False)
-        except PortraitError:
-            continue
-        if _quarter_turns(lm_t) == 0 and _verdict(turned, lm_t, score_t, cfg) == (True, False):
-            return turned, lm_t, n_t, k
-    if lm is None:
-        raise first
-    if not (verdict or _verdict(rgb, lm, score, cfg))[0]:
-        raise PortraitError(NOT_HUMAN)
-    return rgb, lm, n, 0  # could not be stood up: keep it as it is
 
 
 def _square_crop(rgb: np.ndarray, cx: float, cy: float, side: float, out: int, soft_border: bool = False):
@@ -569,37 +345,19 @@ def _crop_box(rgb: np.ndarray, lm: np.ndarray, cfg: PortraitConfig) -> tuple[flo
     return cx, cy, side
 
 
-def load_portrait(src, config: PortraitConfig | None = None) -> FaceModel:
-    """Read a portrait, find its largest face, stand it upright, crop a square around it and trace it.
+_TURNS = {1: "90° counter-clockwise", 2: "180°", 3: "90° clockwise"}
+NOT_HUMAN = (
+    "No face found that looks human: this looks like an animal, an object or a drawing "
+    "without a human face, so use a photo or painting of one person's clear, front-facing face."
+)
 
-    Raises PortraitError (a UserInputError) with a fix for: a missing file, a file
-    that is not an image, an image too large, no face, a face too small.
+
+def load_portrait(src, config: PortraitConfig | None = None, tracer=None) -> FaceModel:
+    """``FaceTracer.trace``: read a portrait, find its face, stand it up, crop and trace it.
+
+    With no ``tracer`` a fresh one is made (its MediaPipe graphs load in ~0.1 s); a
+    caller tracing many pictures keeps one (the pipeline does).
     """
-    cfg = config or PortraitConfig()
-    rgb = read_image(src, cfg)
-    rgb, lm, n_faces, turns = _find_upright_face(rgb, cfg)
-    g = face_geometry(lm)
-    if g["width"] < cfg.min_face_px:
-        raise PortraitError(
-            f"The face is only {g['width']:.0f} pixels wide: use a portrait where the face "
-            f"is at least {cfg.min_face_px} pixels wide (crop closer to the face)."
-        )
-    # 1. Square crop with the face at a fixed size and position (see _crop_box).
-    crop, off, sc = _square_crop(rgb, *_crop_box(rgb, lm, cfg), cfg.size, soft_border=True)
-    # 2. Trace the crop again: landmarks on the exact pixels the renderer warps.
-    faces = detect_landmarks(crop)
-    if faces:
-        lm_crop = faces[0]
-    else:  # keep the first tracing, mapped into the crop
-        lm_crop = lm.copy()
-        lm_crop[:, :2] = (lm[:, :2] - off) * sc
-        lm_crop[:, 2] *= sc
-    notices = []
-    if turns:
-        notices.append(f"The portrait was turned upright (rotated {_TURNS[turns]}).")
-    if n_faces > 1:
-        notices.append(f"Found {n_faces} faces in the portrait; animating the largest one.")
-    notice = " ".join(notices) or None
-    if notice:
-        log.info(notice)
-    return FaceModel(crop, lm_crop.astype(np.float32), notice=notice, source=str(src)[:200])
+    from warmchat.render.tracer import FaceTracer  # MediaPipe lives there
+
+    return (tracer or FaceTracer()).trace(src, config)

@@ -155,7 +155,7 @@ class WarpRenderer:
         # into a cone. Beyond the silhouette only background is stretched, and the plate
         # covers that. The ring keeps its smooth shape (one top radius, blended by up_ness
         # as above): ring points at uneven radii shear the hair between them into spikes.
-        self.background = BackgroundPlate(self.image, lm) if cfg.background_plate else None
+        self.background = BackgroundPlate(self.image, lm, face.person) if cfg.background_plate else None
         if cfg.hair_ring and self.background is not None and self.background.ok:
             hair = _hair_radius(self.background.mask > 0.5, c, rel, up_ness, cfg)
             top = hair[up_ness > 0.3]

@@ -9,7 +9,7 @@ How a reply is made (``OfflineEngine.reply``):
    "I ..." clause, both turned around to the replier's view ("my dog Max" ->
    "your dog Max").
 2. Classify the message's emotion with the text classifier (injectable; by
-   default ``warmchat.emotion.get_text_classifier()``) and reduce it to a group
+   default a ``warmchat.emotion.TextEmotionClassifier`` of its own) and reduce it to a group
    (happy, sad, fearful, angry, surprised, disgusted, neutral).
 3. Compose the reply from sentence pools (``templates.POOLS``) per part, intent,
    emotion group and persona style: empathise with sad or fearful messages, share
@@ -86,52 +86,39 @@ class TextClassifier(Protocol):
 
 
 # Classifications remembered per engine.
-_CACHE_SIZE = 512
 
 
 class OfflineEngine:
     """Template dialogue engine with no network and no model downloads.
 
     ``classifier`` labels messages with an emotion; it defaults to
-    ``warmchat.emotion.get_text_classifier()``, loaded on first use.
+    a ``warmchat.emotion.TextEmotionClassifier`` of its own, loaded on first use.
     """
 
     name = "offline"
 
     def __init__(self, classifier: TextClassifier | None = None) -> None:
         self._classifier = classifier
-        self._cache: dict[str, EmotionState] = {}
-        self._cache_lock = threading.Lock()
+        self._classifier_lock = threading.Lock()
+
+    def describe(self) -> str:
+        """The back end in words (``WarmChatPipeline.status``)."""
+        return "offline engine (no OPENAI_API_KEY set)"
 
     @property
     def classifier(self) -> TextClassifier:
-        """The text-emotion classifier (the package default is loaded on first use)."""
-        if self._classifier is None:
-            # Imported here: the classifier is heavy and only needed once a message comes.
-            from warmchat.emotion import get_text_classifier
+        """The text-emotion classifier: the one given, or the package's own, built on first use."""
+        with self._classifier_lock:  # two first messages at once must not load two models
+            if self._classifier is None:
+                # Imported here: the classifier is heavy and only needed once a message comes.
+                from warmchat.emotion import TextEmotionClassifier
 
-            self._classifier = get_text_classifier()
+                self._classifier = TextEmotionClassifier()
         return self._classifier
 
     def classify(self, text: str) -> EmotionState:
-        """The emotion of ``text`` according to the engine's classifier (memoised).
-
-        A conversation classifies the same lines again (the feeling carried over from
-        the previous message), and an embedding forward pass is the costliest step.
-        """
-        key = text.strip()
-        with self._cache_lock:
-            hit = self._cache.get(key)
-        if hit is not None:
-            return EmotionState(hit.dist.copy(), hit.intensity)
-        state = self.classifier.classify(key)
-        with self._cache_lock:
-            if len(self._cache) >= _CACHE_SIZE:
-                self._cache.pop(next(iter(self._cache)))  # oldest first: dicts keep order
-            self._cache[key] = state
-        return EmotionState(state.dist.copy(), state.intensity)
-
-    # --- public API ---------------------------------------------------------------------
+        """The emotion of ``text`` according to the engine's classifier."""
+        return self.classifier.classify(text.strip())
 
     def reply(
         self,

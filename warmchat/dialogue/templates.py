@@ -24,7 +24,7 @@ persona), ``{fav}`` / ``{cat}`` (a favourite and its category), ``{fresh}`` (a n
 topic to bring up). A line whose placeholders cannot be filled is not drawn.
 
 Every follow-up question here falls into one of the question frames of
-``analysis.QUESTION_FRAMES``, so that two offline personas can answer each other.
+``words.QUESTION_FRAMES``, so that two offline personas can answer each other.
 ``FRESH_TOPICS`` are topics to bring up when a conversation needs one;
 ``FAVOURITES`` (category -> choices) are drawn once per persona name so a persona
 keeps its tastes.

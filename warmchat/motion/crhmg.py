@@ -60,7 +60,7 @@ syllables. The training labels are synthetic: see ``warmchat/train/crhmg.py``
 and ``assets/models/crhmg.md``.
 
 Weights: ``assets/models/crhmg.pt`` (``python -m warmchat.train.crhmg``),
-loaded once per process. Without them ``CRHMGHeadMotion`` falls back to
+loaded once per generator (one per pipeline). Without them ``CRHMGHeadMotion`` falls back to
 ``NoiseHeadMotion`` and logs one warning that says why.
 """
 

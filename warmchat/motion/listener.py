@@ -6,7 +6,7 @@
   nods: rate, depth, down and up times; a held tilt; smiles and brow flashes:
   rate, peak, onset and offset), in the renderer's units. Measured on real faces
   by ``python -m warmchat.train.leed`` (``assets/models/leed.json``, card
-  ``leed.md``) and loaded once per process; the hand-made first table stands in
+  ``leed.md``) and loaded once per listener (one per pipeline); the hand-made first table stands in
   when that file is missing or broken.
 * ``LEED_TABLE``: per emotion, factors on that baseline (a happy listener smiles
   and nods more; a sad one hardly nods, looks down, frowns), the share of the

@@ -31,14 +31,14 @@ def test_branching_session_keeps_every_node(pipe, tmp_path):
     assert edit.user_node.parent == t1.user_node.parent  # a sibling of the first message
     assert len(conv.tree) == 7 and len(conv.clips) == 1  # 2 + 2 + 1 + 2; the new branch has one turn
     # Switch back to the piano branch: its clips and its latest reply come back.
-    leaf = pipe.switch(conv, t2.user_node.id)
+    leaf = conv.switch(t2.user_node.id)
     assert leaf.id == regen.agent_node.id
     assert [c.name for c in conv.clips] == [t1.clip.name, regen.clip.name]
     assert len(conv.tree) == 7
     assert pipe.join(conv).stat().st_size > 0
     # The cumulative emotion follows the selected path.
     happy_path = conv.tree.cumulative_emotion(conv.tree.current)
-    pipe.switch(conv, edit.agent_node.id)
+    conv.switch(edit.agent_node.id)
     assert conv.tree.cumulative_emotion(conv.tree.current).dist.tolist() != happy_path.dist.tolist()
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from warmchat.bench.measures import read_video
 from warmchat.errors import UserInputError
+from warmchat.hooks import Hooks
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 from warmchat.render.video import SegmentConfig, SegmentedClipWriter, media_durations, read_frames
 
@@ -86,13 +87,18 @@ def pipe(pipe):
 def test_a_turn_hands_out_playable_segments_long_before_it_ends(pipe, tmp_path):
     conv = pipe.new_conversation(DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, work_dir=tmp_path)
     arrivals: list[tuple[str, float, object]] = []
+
+    class Record(Hooks):
+        wants_segments = True
+
+        def reply(self, node):
+            arrivals.append(("reply", time.perf_counter(), node))
+
+        def segment(self, seg):
+            arrivals.append(("segment", time.perf_counter(), seg))
+
     t0 = time.perf_counter()
-    result = pipe.run_turn(
-        conv,
-        "I just got the job I wanted, and I start on Monday!",
-        on_reply=lambda node: arrivals.append(("reply", time.perf_counter(), node)),
-        on_segment=lambda seg: arrivals.append(("segment", time.perf_counter(), seg)),
-    )
+    result = pipe.run_turn(conv, "I just got the job I wanted, and I start on Monday!", hooks=Record())
     t_end = time.perf_counter()
     kinds = [k for k, _, _ in arrivals]
     segs = [v for k, _, v in arrivals if k == "segment"]
@@ -114,7 +120,7 @@ def test_a_turn_hands_out_playable_segments_long_before_it_ends(pipe, tmp_path):
     assert d["video"] == pytest.approx(result.duration_s)
     assert conv.clips == [result.clip]
 
-    # Without a segment callback the clip is the same kind of file, and no segments are left over.
+    # When nobody wants segments the clip is the same kind of file, and no segments are left over.
     second = pipe.run_turn(conv, "Thank you! What should I wear?")
     assert not (tmp_path / "segments" / second.clip.stem).exists()
     assert media_durations(second.clip)["video"] == pytest.approx(second.duration_s)
@@ -128,8 +134,13 @@ def test_a_session_turn_as_live_events(pipe):
     sess = S.ChatSession()
     try:
         events = list(
-            S.send_live(
-                pipe, sess, "Guess what, I adopted a puppy!", DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
+            S.stream(
+                S.send,
+                pipe,
+                sess,
+                "Guess what, I adopted a puppy!",
+                DEFAULT_AGENT_PORTRAIT,
+                DEFAULT_USER_PORTRAIT,
             )
         )
         kinds = [e.kind for e in events]
@@ -145,7 +156,7 @@ def test_a_session_turn_as_live_events(pipe):
         assert not any(s.path.exists() for s in segs) and result.clip.exists()
         # A mistake is raised to the consumer, and the conversation is unchanged.
         with pytest.raises(UserInputError, match="empty"):
-            list(S.send_live(pipe, sess, "   ", DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT))
+            list(S.stream(S.send, pipe, sess, "   ", DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT))
         assert len(sess.messages()) == 2
     finally:
         sess.close()

@@ -265,6 +265,7 @@ def _chat(args) -> int:
 
 
 def _replay(args) -> int:
+    from warmchat.hooks import Progress
     from warmchat.pipeline import PipelineConfig, WarmChatPipeline
     from warmchat.script import parse_script
 
@@ -272,7 +273,7 @@ def _replay(args) -> int:
     out = _check_out_dir(args.out_dir)
     pipe = WarmChatPipeline(PipelineConfig(seed=args.seed, speaker=args.speaker))
     conv = pipe.new_conversation(args.agent, args.user, work_dir=out)
-    clips = pipe.replay(conv, lines, progress=lambda f, d: d.startswith("Rendered") and print(f"  {d}"))
+    clips = pipe.replay(conv, lines, Progress(lambda f, d: d.startswith("Rendered") and print(f"  {d}")))
     joined = pipe.join(conv, out / "conversation.mp4")
     print(f"wrote {len(clips)} clips, {joined} and {out / 'itt.json'}")
     return 0

@@ -82,6 +82,13 @@ class Conversation:
                 else AvatarState.rest()
             )
 
+    def switch(self, node_id: str) -> Node:
+        """Make the branch through ``node_id`` current (its latest leaf); the faces continue from there."""
+        leaf = self.tree.leaf_of(self.tree.node(node_id).id)
+        self.tree.select(leaf.id)
+        self.restore_states(leaf.id)
+        return leaf
+
     @contextlib.contextmanager
     def atomic(self) -> Iterator[None]:
         """Everything inside happens entirely or not at all: on an error the tree, the turn

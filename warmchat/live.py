@@ -6,7 +6,7 @@ milliseconds and its first second of video soon after. ``live`` runs an action
 it produces as ``Event`` values while it runs, so a caller such as the app can
 show each thing the moment it exists:
 
-    for ev in live(lambda hooks: pipe.run_turn(conv, "Hi!", on_segment=hooks.segment)):
+    for ev in live(lambda hooks: pipe.run_turn(conv, "Hi!", hooks=hooks)):
         ...  # ev.kind is "progress", "reply", "segment" and finally "done"
 
 Kept free of Gradio, like ``warmchat.session``.
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from warmchat.hooks import Hooks
 from warmchat.render.video import Segment
 
 EventKind = Literal["progress", "reply", "segment", "done"]
@@ -32,29 +33,34 @@ class Event:
     """One thing an action produced while running."""
 
     kind: EventKind
-    # progress: (fraction in [0, 1], what is happening); reply: whatever the
-    # action passed to ``hooks.reply`` (the app passes the chat so far);
+    # progress: (fraction in [0, 1], what is happening); reply: ``reply_value`` of
+    # the node the action passed to ``hooks.reply`` (the app's is the chat so far);
     # segment: a ``Segment``; done: the action's return value.
     value: Any
 
 
-class Hooks:
-    """What a running action calls; each call becomes an ``Event`` for the consumer."""
+class _Queued(Hooks):
+    """Hooks whose every call becomes an ``Event`` for the consumer; segments are wanted."""
 
-    def __init__(self) -> None:
+    wants_segments = True
+
+    def __init__(self, reply_value: Callable[[Any], Any]) -> None:
         self._q: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._reply_value = reply_value
 
     def progress(self, fraction: float, desc: str) -> None:
         self._q.put(("progress", (float(fraction), str(desc))))
 
-    def reply(self, value: Any) -> None:
-        self._q.put(("reply", value))
+    def reply(self, node: Any) -> None:
+        self._q.put(("reply", self._reply_value(node)))
 
     def segment(self, seg: Segment) -> None:
         self._q.put(("segment", seg))
 
 
-def live(action: Callable[[Hooks], Any]) -> Iterator[Event]:
+def live(
+    action: Callable[[Hooks], Any], reply_value: Callable[[Any], Any] = lambda node: node
+) -> Iterator[Event]:
     """Run ``action(hooks)`` on a worker thread; yield its events as they come, then ``done``.
 
     An exception in the action is raised here, in the consumer's thread, after
@@ -64,7 +70,7 @@ def live(action: Callable[[Hooks], Any]) -> Iterator[Event]:
     consumer stops early, the action still runs to its end (it is waited for),
     so the conversation is never left half-changed.
     """
-    hooks = Hooks()
+    hooks = _Queued(reply_value)
     outcome: dict[str, Any] = {}
 
     def work() -> None:

@@ -5,14 +5,14 @@ agent's reply. Each is rendered with one avatar speaking and the other
 listening, so the roles switch once in the middle of a turn clip.
 
     1. validate the message           5. ITT: the agent's node, as soon as the
-    2. the user's emotion and speech,    reply is written (``on_reply``)
+    2. the user's emotion and speech,    reply is written (``hooks.reply``)
        ITT: the user's node           6. the agent's utterance: tracks, frames
     3. in the background: dialogue       (the user's are done by then)
        reply + emotion, its speech    7. the turn clip: segments joined,
     4. at once, the user's utterance:    H.264 + AAC
        tracks (speaker, LEED           8. carry the last frame's state over
        listener, heads), frames,
-       ~1 s segments (``on_segment``)
+       ~1 s segments (``hooks.segment``)
 
 The user's utterance needs only its own speech, so its frames start while the
 reply is still being written: the first segment is out well before the turn
@@ -51,10 +51,11 @@ from warmchat.dialogue.base import (
 from warmchat.dialogue.offline import opening_line
 from warmchat.emotion import ClassifierConfig, EmotionState, TextEmotionClassifier
 from warmchat.errors import TextInputError, UserInputError
+from warmchat.hooks import Hooks
 from warmchat.motion.plan import MotionPlanner, scaled
 from warmchat.motion.tracks import FPS, n_frames
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
-from warmchat.render.clip import ClipRender, OnSegment, Progress
+from warmchat.render.clip import ClipRender
 from warmchat.render.face import FaceModel, PortraitConfig
 from warmchat.render.tracer import FaceTracer
 from warmchat.render.video import Mp4Writer, SegmentConfig, SegmentedClipWriter, concat_mp4
@@ -66,8 +67,6 @@ from warmchat.tree import ITT, Node, TraversalConfig
 __all__ = ["Avatar", "Conversation", "PipelineConfig", "TurnResult", "WarmChatPipeline", "check_message"]
 
 log = logging.getLogger(__name__)
-
-OnReply = Callable[["Node"], None]  # called with the agent's node as soon as the reply is written
 
 
 @dataclass
@@ -228,22 +227,18 @@ class WarmChatPipeline:
         message: str | None = None,
         user_audio: str | Path | None = None,
         agent_emotion: EmotionState | None = None,
-        progress: Progress | None = None,
         parent: str | None = None,
-        on_reply: OnReply | None = None,
-        on_segment: OnSegment | None = None,
+        hooks: Hooks | None = None,
     ) -> TurnResult:
         """Run one turn: the user's avatar says ``message`` (or ``user_audio``), the agent replies.
 
         ``parent`` is the node to continue from (default: the current node); a
-        parent that already has children starts a new branch (an edit).
-        ``on_reply(agent_node)`` is called as soon as the reply is written, and
-        ``on_segment(segment)`` with each ~1 s piece of the clip as soon as it is
-        encoded (its file stays in ``work_dir/segments/`` for the caller to
-        delete); both on the thread that runs the turn, before it returns.
+        parent that already has children starts a new branch (an edit). ``hooks``
+        hear the progress, the reply as soon as it is written and each segment as
+        soon as it is encoded (``warmchat.hooks``), on the thread that runs the turn.
         """
         cfg, tree = self.cfg, conv.tree
-        step = progress or (lambda f, d: None)
+        hooks = hooks or Hooks()
         notices: list[str] = []
         t0 = time.perf_counter()
         times: dict[str, float] = {}
@@ -268,7 +263,7 @@ class WarmChatPipeline:
 
             # 2. The user's emotion and speech (speech first: text that cannot be
             #    spoken is refused before the tree changes).
-            step(0.05, "Reading the message's emotion")
+            hooks.progress(0.05, "Reading the message's emotion")
             user_emotion = self.classifier.classify(text)
             if user_speech is None:
                 user_speech = self.tts.synthesize(text, user_emotion, voice=conv.user.voice)
@@ -276,22 +271,18 @@ class WarmChatPipeline:
                 parent, "user", conv.user.name, text, user_emotion, audio_path=audio_name
             )
             times["emotion_user_tts"] = time.perf_counter() - t0
-            return self._answer(
-                conv, user_node, user_speech, agent_emotion, step, times, notices, t0, on_reply, on_segment
-            )
+            return self._answer(conv, user_node, user_speech, agent_emotion, hooks, times, notices, t0)
 
     def regenerate(
         self,
         conv: Conversation,
         agent_node: str | None = None,
         agent_emotion: EmotionState | None = None,
-        progress: Progress | None = None,
-        on_reply: OnReply | None = None,
-        on_segment: OnSegment | None = None,
+        hooks: Hooks | None = None,
     ) -> TurnResult:
         """A new reply to the same user message: a sibling of ``agent_node`` (default: the current one).
 
-        ``on_reply`` and ``on_segment`` as in ``run_turn``.
+        ``hooks`` as in ``run_turn``.
         """
         tree = conv.tree
         node = tree.node(agent_node or tree.current)
@@ -306,34 +297,20 @@ class WarmChatPipeline:
                 )
             else:
                 speech = self.tts.synthesize(user_node.text, user_node.emotion, voice=conv.user.voice)
-            step = progress or (lambda f, d: None)
-            return self._answer(
-                conv, user_node, speech, agent_emotion, step, {}, [], t0, on_reply, on_segment
-            )
+            return self._answer(conv, user_node, speech, agent_emotion, hooks or Hooks(), {}, [], t0)
 
     def edit(
         self,
         conv: Conversation,
         user_node: str,
         message: str,
-        progress: Progress | None = None,
-        on_reply: OnReply | None = None,
-        on_segment: OnSegment | None = None,
+        hooks: Hooks | None = None,
     ) -> TurnResult:
         """Say something else instead of an earlier user message: a sibling branch, nothing overwritten."""
         node = conv.tree.node(user_node)
         if node.role != "user":
             raise UserInputError("Only a user message can be edited: pick one of your nodes.")
-        return self.run_turn(
-            conv, message, progress=progress, parent=node.parent, on_reply=on_reply, on_segment=on_segment
-        )
-
-    def switch(self, conv: Conversation, node_id: str) -> Node:
-        """Make the branch through ``node_id`` current (its latest leaf); the faces continue from there."""
-        leaf = conv.tree.leaf_of(conv.tree.node(node_id).id)
-        conv.tree.select(leaf.id)
-        conv.restore_states(leaf.id)
-        return leaf
+        return self.run_turn(conv, message, parent=node.parent, hooks=hooks)
 
     def _answer(
         self,
@@ -341,12 +318,10 @@ class WarmChatPipeline:
         user_node: Node,
         user_speech: Speech,
         agent_emotion: EmotionState | None,
-        step: Progress,
+        hooks: Hooks,
         times: dict[str, float],
         notices: list[str],
         t0: float,
-        on_reply: OnReply | None = None,
-        on_segment: OnSegment | None = None,
     ) -> TurnResult:
         """Steps 3-8 of a turn for ``user_node``: reply and speech, frames, segments, clip."""
         cfg, tree = self.cfg, conv.tree
@@ -383,17 +358,16 @@ class WarmChatPipeline:
             )
             made.append((node, speech))
             times["reply_ready"] = time.perf_counter() - t0
-            if on_reply is not None:
-                on_reply(node)
+            hooks.reply(node)
 
         clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
         rng = np.random.default_rng(seed)
-        with self._clip(conv, clip, t0, times, step, on_segment) as video:
+        with self._clip(conv, clip, t0, times, hooks) as video:
             # 4. The user's utterance, at once: it needs only its own speech.
             self._render(video, conv, conv.user, user_speech, user_node, rng, (0.1, 0.5), add_agent_node)
             # 5-6. The reply (waited for, if it is not written yet), then the agent's utterance.
             if not made:
-                step(0.5, "Writing the reply")
+                hooks.progress(0.5, "Writing the reply")
                 wait([writing])
                 add_agent_node()
             agent_node, agent_speech = made[0]
@@ -406,7 +380,7 @@ class WarmChatPipeline:
         conv.turn += 1
         self.save_conversation(conv)
         times["total"] = time.perf_counter() - t0
-        step(1.0, "Done")
+        hooks.progress(1.0, "Done")
         return TurnResult(clip, user_node, agent_node, notices, times, video.duration_s, video.segments)
 
     def _reply_and_speech(self, conv: Conversation, history, mood, reply_seed: int, agent_emotion, times):
@@ -479,10 +453,10 @@ class WarmChatPipeline:
         return T, frames()
 
     def _clip(self, conv: Conversation, clip: Path, started: float, times: dict[str, float],
-              step: Progress, on_segment: OnSegment | None) -> ClipRender:  # fmt: skip
+              hooks: Hooks) -> ClipRender:  # fmt: skip
         names = (conv.agent.name, conv.user.name)
         return ClipRender(clip, self.cfg.portrait.size, names, self.tts.sample_rate, self.cfg.segments,
-                          started, times, step, on_segment)  # fmt: skip
+                          started, times, hooks)  # fmt: skip
 
     def _render(self, video: ClipRender, conv: Conversation, speaker: Avatar, speech: Speech, node: Node,
                 rng: np.random.Generator, span: tuple[float, float],
@@ -497,27 +471,6 @@ class WarmChatPipeline:
         video.t_motion += time.perf_counter() - tm
         audio = pad_to_frames(speech.audio, speech.sample_rate, T)
         video.utterance(audio, frames, T, speaker is conv.agent, speaker.name, span, poll)
-
-    def _write_clip(
-        self,
-        conv: Conversation,
-        utterances,
-        clip: Path,
-        rng: np.random.Generator,
-        times: dict[str, float],
-        step: Progress,
-        started: float,
-        on_segment: OnSegment | None = None,
-    ) -> float:
-        """Render (speaker, speech, node) utterances into one side-by-side clip; returns its length.
-
-        ``started`` is when the work began (perf_counter), for the time to the first frame.
-        """
-        with self._clip(conv, clip, started, times, step, on_segment) as video:
-            share = 0.9 / len(utterances)
-            for i, (speaker, speech, node) in enumerate(utterances):
-                self._render(video, conv, speaker, speech, node, rng, (i * share, (i + 1) * share))
-        return video.duration_s
 
     # ------------------------------------------------------------------ say
     def say(
@@ -555,19 +508,17 @@ class WarmChatPipeline:
         self,
         conv: Conversation,
         lines: list[ScriptLine],
-        progress: Progress | None = None,
-        on_segment: OnSegment | None = None,
-        on_reply: OnReply | None = None,
+        hooks: Hooks | None = None,
     ) -> list[Path]:
         """Render a scripted conversation: each line spoken by its avatar while the other listens.
 
         Lines are added to the tree after the current node (A as the agent, B as
         the user) with their given emotion, or the one read from the text; every
-        two lines make one clip. ``on_segment`` as in ``run_turn``, for all clips in
-        turn; ``on_reply(node)`` as soon as a clip's lines are in the tree, before it renders.
+        two lines make one clip. ``hooks`` as in ``run_turn``, for all clips in turn;
+        ``hooks.reply`` hears each clip's last node as soon as its lines are in the tree.
         """
+        hooks = hooks or Hooks()
         with conv.atomic():  # the whole script or nothing
-            step = progress or (lambda f, d: None)
             # 1. Speech for every line first, so a line that cannot be spoken fails before anything changes.
             plan = []
             for ln in lines:
@@ -588,21 +539,21 @@ class WarmChatPipeline:
                     role = "agent" if ln.speaker == "A" else "user"
                     node = conv.tree.add_child(conv.tree.current, role, av.name, ln.text, emo, scripted=True)
                     utterances.append((av, speech, node))
-                if on_reply is not None:
-                    on_reply(node)
+                hooks.reply(node)
                 clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
-                lo, hi = k / len(plan), min(1.0, (k + 2) / len(plan))
-
-                def sub(f: float, d: str, lo=lo, hi=hi) -> None:  # this clip's share of the bar
-                    step(lo + (hi - lo) * f, d)
-
+                part = hooks.part(
+                    k / len(plan), min(1.0, (k + 2) / len(plan))
+                )  # this clip's share of the bar
                 rng = np.random.default_rng([conv.seed, conv.turn])
-                self._write_clip(conv, utterances, clip, rng, {}, sub, t0, on_segment)
+                with self._clip(conv, clip, t0, {}, part) as video:
+                    share = 0.9 / len(utterances)
+                    for i, (speaker, speech, u_node) in enumerate(utterances):
+                        self._render(video, conv, speaker, speech, u_node, rng, (i * share, (i + 1) * share))
                 node.clip_path = clip.name
                 conv.record_states(node)
                 conv.turn += 1
                 clips.append(clip)
-                step(
+                hooks.progress(
                     min(1.0, (k + 2) / len(plan)),
                     f"Rendered lines {k + 1}-{min(k + 2, len(plan))} of {len(plan)}",
                 )

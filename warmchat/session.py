@@ -4,9 +4,10 @@ Kept free of Gradio so it can be tested directly; ``app.py`` only wires these
 functions to components and turns ``UserInputError`` into a UI message. Every
 action validates its input before the conversation changes, so a bad input
 loses nothing. The actions that render (``send``, ``regenerate``,
-``agents_talk``, ``replay``) also come as ``*_live`` generators of
-``warmchat.live.Event``: the chat as soon as a reply is written, each ~1 s video
-segment as it is encoded, and the same result as the plain action at the end.
+``agents_talk``, ``replay``) take ``hooks`` (``warmchat.hooks``), and ``stream``
+runs any of them as a generator of ``warmchat.live.Event``: the chat as soon as a
+reply is written, each ~1 s video segment as it is encoded, and the same result
+as the plain action at the end.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from warmchat import storage
 from warmchat.archive import unpack_zip
 from warmchat.emotion import EmotionState, check_emotion_name, check_intensity
 from warmchat.errors import UserInputError
+from warmchat.hooks import Hooks
 from warmchat.limits import MAX_SEED
-from warmchat.live import Event, Hooks, live
+from warmchat.live import Event, live
 from warmchat.pipeline import Conversation, WarmChatPipeline
 from warmchat.script import parse_script
 
@@ -178,12 +180,13 @@ def _override(emotion_choice: str | None, intensity: float) -> EmotionState | No
 
 
 def send(pipe, session: ChatSession, message, agent_img, user_img, emotion_choice=AUTO, intensity=0.7,
-         user_audio=None, settings: Settings | None = None, continue_from: str | None = None, progress=None,
-         on_reply=None, on_segment=None):  # fmt: skip
+         user_audio=None, settings: Settings | None = None, continue_from: str | None = None,
+         hooks: Hooks | None = None):  # fmt: skip
     """Run one turn for this session; returns the turn and the whole conversation's clip.
 
-    ``on_reply`` and ``on_segment`` go to ``WarmChatPipeline.run_turn``.
+    ``hooks`` go to ``WarmChatPipeline.run_turn``.
     """
+    hooks = hooks or Hooks()
     override = _override(emotion_choice, intensity)
     if not (message or "").strip() and not user_audio:
         raise UserInputError("The message is empty: type something (or record audio) for your avatar to say.")
@@ -193,11 +196,10 @@ def send(pipe, session: ChatSession, message, agent_img, user_img, emotion_choic
         node = conv.tree.node(continue_from)
         parent = node.parent if node.role == "user" else node.id  # after a message: edit it
     result = pipe.run_turn(
-        conv, message, user_audio=user_audio, agent_emotion=override, progress=progress, parent=parent,
-        on_reply=on_reply, on_segment=on_segment,
-    )  # fmt: skip
+        conv, message, user_audio=user_audio, agent_emotion=override, parent=parent, hooks=hooks
+    )
     session.notices = conv.notices + result.notices
-    _step(progress, 1.0, "Joining the whole conversation")
+    hooks.progress(1.0, "Joining the whole conversation")
     return result, pipe.join(conv)
 
 
@@ -207,11 +209,10 @@ def regenerate(
     emotion_choice=AUTO,
     intensity=0.7,
     settings: Settings | None = None,
-    progress=None,
-    on_reply=None,
-    on_segment=None,
+    hooks: Hooks | None = None,
 ):
     """Another reply to the last message, as a sibling branch."""
+    hooks = hooks or Hooks()
     if session.conv is None or not len(session.conv.tree):
         raise UserInputError("There is no reply to regenerate yet: send a message first.")
     conv = session.conv
@@ -220,12 +221,9 @@ def regenerate(
     node = conv.tree.node(conv.tree.current)
     if node.role != "agent":
         raise UserInputError("Pick a reply to regenerate (the current node is not one).")
-    result = pipe.regenerate(
-        conv, node.id, agent_emotion=_override(emotion_choice, intensity), progress=progress,
-        on_reply=on_reply, on_segment=on_segment,
-    )  # fmt: skip
+    result = pipe.regenerate(conv, node.id, agent_emotion=_override(emotion_choice, intensity), hooks=hooks)
     session.notices = conv.notices + result.notices
-    _step(progress, 1.0, "Joining the whole conversation")
+    hooks.progress(1.0, "Joining the whole conversation")
     return result, pipe.join(conv)
 
 
@@ -241,7 +239,7 @@ def switch(pipe, session: ChatSession, node_id: str):
         session.conv.tree.select(START)
         session.conv.restore_states(START)
     else:
-        pipe.switch(session.conv, node_id)
+        session.conv.switch(node_id)
     return pipe.join(session.conv) if session.conv.clips else None
 
 
@@ -253,11 +251,10 @@ def agents_talk(
     opening: str | None,
     turns: int,
     settings: Settings | None = None,
-    progress=None,
-    on_reply=None,
-    on_segment=None,
+    hooks: Hooks | None = None,
 ):
     """Two avatars talk for ``turns`` turns; the right one (the second persona) opens, or says ``opening``."""
+    hooks = hooks or Hooks()
     turns = int(turns)
     if not 1 <= turns <= 10:
         raise UserInputError("Choose between 1 and 10 turns.")
@@ -269,13 +266,11 @@ def agents_talk(
             message, _, notice = pipe.next_user_message(conv)
             if notice:
                 session.notices.append(notice)
-        sub = (
-            (lambda f, d, i=i: progress((i + f) / turns, f"Turn {i + 1}/{turns}: {d}")) if progress else None
-        )
-        results.append(pipe.run_turn(conv, message, progress=sub, on_reply=on_reply, on_segment=on_segment))
+        part = hooks.part(i / turns, (i + 1) / turns, f"Turn {i + 1}/{turns}: ")
+        results.append(pipe.run_turn(conv, message, hooks=part))
         message = None
     session.notices = conv.notices + [n for r in results for n in r.notices]
-    _step(progress, 1.0, "Joining the whole conversation")
+    hooks.progress(1.0, "Joining the whole conversation")
     return results, pipe.join(conv)
 
 
@@ -286,55 +281,26 @@ def replay(
     user_img,
     script_text: str,
     settings: Settings | None = None,
-    progress=None,
-    on_reply=None,
-    on_segment=None,
+    hooks: Hooks | None = None,
 ):
     """Render a script (see ``warmchat.script``) after the current node."""
+    hooks = hooks or Hooks()
     lines = parse_script(script_text or "")
     conv = ensure_conversation(pipe, session, agent_img, user_img, settings or Settings())
-    clips = pipe.replay(conv, lines, progress=progress, on_segment=on_segment, on_reply=on_reply)
+    clips = pipe.replay(conv, lines, hooks)
     session.notices = conv.notices
-    _step(progress, 1.0, "Joining the whole conversation")
+    hooks.progress(1.0, "Joining the whole conversation")
     return clips, pipe.join(conv)
 
 
-# ---------------------------------------------------------------------- live variants
-def _step(progress, fraction: float, desc: str) -> None:
-    if progress is not None:
-        progress(fraction, desc)
-
-
-def _live(action, session: ChatSession, args, kwargs) -> Iterator[Event]:
-    """``action`` as events; a reply event carries the chat so far (``session.messages()``)."""
-
-    def run(h: Hooks):
-        hooks = dict(
-            progress=h.progress, on_reply=lambda _node: h.reply(session.messages()), on_segment=h.segment
-        )
-        return action(*args, **{**kwargs, **hooks})
-
-    return live(run)
-
-
-def send_live(pipe, session: ChatSession, *args, **kwargs) -> Iterator[Event]:
-    """``send`` as events (see ``warmchat.live``); ``done`` carries ``(result, whole clip)``."""
-    return _live(send, session, (pipe, session, *args), kwargs)
-
-
-def regenerate_live(pipe, session: ChatSession, *args, **kwargs) -> Iterator[Event]:
-    """``regenerate`` as events; ``done`` carries ``(result, whole clip)``."""
-    return _live(regenerate, session, (pipe, session, *args), kwargs)
-
-
-def agents_talk_live(pipe, session: ChatSession, *args, **kwargs) -> Iterator[Event]:
-    """``agents_talk`` as events, one stream for all its turns; ``done`` carries ``(results, whole clip)``."""
-    return _live(agents_talk, session, (pipe, session, *args), kwargs)
-
-
-def replay_live(pipe, session: ChatSession, *args, **kwargs) -> Iterator[Event]:
-    """``replay`` as events; ``done`` carries ``(clips, whole clip)``."""
-    return _live(replay, session, (pipe, session, *args), kwargs)
+# ---------------------------------------------------------------------- as it happens
+def stream(action, pipe, session: ChatSession, *args, **kwargs) -> Iterator[Event]:
+    """``action(pipe, session, *args, **kwargs)`` (``send``, ``regenerate``, ``agents_talk`` or
+    ``replay``) as events (``warmchat.live``): a reply event carries the chat so far
+    (``session.messages()``), ``done`` what the action returns."""
+    return live(
+        lambda hooks: action(pipe, session, *args, hooks=hooks, **kwargs), lambda _node: session.messages()
+    )
 
 
 def export(session: ChatSession) -> Path:

@@ -16,35 +16,34 @@ from pathlib import Path
 
 import numpy as np
 
+from warmchat.hooks import Hooks
 from warmchat.motion.tracks import FPS
 from warmchat.render.video import Compositor, Segment, SegmentConfig, SegmentedClipWriter
-
-Progress = Callable[[float, str], None]  # (fraction done, what is happening)
-OnSegment = Callable[[Segment], None]  # called with each segment of a clip as soon as it is written
 
 
 class ClipRender:
     """One clip: ``utterance()`` per utterance in order, then close (a context manager).
 
-    With an ``on_segment``, the clip is cut into ~1 s segments (in
-    ``<clip folder>/segments/<clip name>/``, for the caller to delete) handed out as
-    they are encoded; with none, the cut is only at utterance ends (nobody plays the
-    pieces early) and the pieces are deleted. ``times`` gets ``first_frame`` and
+    When ``hooks.wants_segments``, the clip is cut into ~1 s segments (in
+    ``<clip folder>/segments/<clip name>/``, for the caller to delete) handed to
+    ``hooks.segment`` as they are encoded; otherwise the cut is only at utterance ends
+    (nobody plays the pieces early) and the pieces are deleted. ``times`` gets ``first_frame`` and
     ``first_segment`` (seconds after ``started``, a ``perf_counter`` reading) and
     ``render_encode`` (seconds spent here, less the ``motion`` time of the frames).
     """
 
     def __init__(self, clip: Path, size: int, names: tuple[str, str], sample_rate: int,
                  segments: SegmentConfig, started: float, times: dict[str, float],
-                 step: Progress, on_segment: OnSegment | None) -> None:  # fmt: skip
-        self.started, self.times, self.step, self.on_segment = started, times, step, on_segment
+                 hooks: Hooks) -> None:  # fmt: skip
+        self.started, self.times, self.hooks = started, times, hooks
+        streaming = hooks.wants_segments
         self.segments: list[Segment] = []
         self.frames = 0
         self.t_motion = 0.0  # seconds the frame generators spent planning motion (not rendering)
         self.t_open = time.perf_counter()
-        if on_segment is None:  # one piece per utterance: no extra encoder starts
+        if not streaming:  # one piece per utterance: no extra encoder starts
             segments = dataclasses.replace(segments, frames=1 << 30, first_frames=1 << 30)
-        seg_dir = clip.parent / "segments" / clip.stem if on_segment is not None else None
+        seg_dir = clip.parent / "segments" / clip.stem if streaming else None
         if seg_dir is not None:
             shutil.rmtree(seg_dir, ignore_errors=True)  # left by an earlier run of the same clip number
         self.comp = Compositor(size, names)
@@ -56,8 +55,8 @@ class ClipRender:
         if not self.segments:
             self.times["first_segment"] = time.perf_counter() - self.started
         self.segments.append(seg)
-        if self.on_segment is not None:
-            self.on_segment(seg)
+        if self.hooks.wants_segments:
+            self.hooks.segment(seg)
 
     def utterance(self, audio: np.ndarray, frames: Iterator[tuple[np.ndarray, np.ndarray]], T: int,
                   left_speaks: bool, who: str, span: tuple[float, float],
@@ -79,7 +78,7 @@ class ClipRender:
             if poll is not None:
                 poll()
             if i % FPS == 0 or i == T:
-                self.step(
+                self.hooks.progress(
                     lo + (hi - lo) * i / T, f"{who} speaking: {i / FPS:.1f} of {T / FPS:.1f} s rendered"
                 )
 

@@ -238,7 +238,7 @@ def test_a_small_real_run_on_one_portrait():
     listener = pipe.make_avatar(DEFAULT_AGENT_PORTRAIT, "B", pipe.cfg.user_voice, DEFAULT_PERSONA)
     speech = pipe.tts.synthesize("Hello there.")
     lis_frames = FB.listening_frames(pipe, listener, speech, happy)
-    assert len(lis_frames) == pipe.utterance_length(speech) and lis_frames[0].shape == face.image.shape
+    assert len(lis_frames) == pipe.stage.length(speech) and lis_frames[0].shape == face.image.shape
     assert (
         FB.listening_frames(pipe, listener, speech, happy)[5].tobytes() == lis_frames[5].tobytes()
     )  # seeded

@@ -30,67 +30,34 @@ import logging
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from warmchat import conversation
+from warmchat.config import PipelineConfig
 from warmchat.conversation import Avatar, Conversation, TurnResult, check_message
-from warmchat.dialogue import LLMConfig, make_engine
-from warmchat.dialogue.base import (
-    DEFAULT_PERSONA,
-    PARTNER_PERSONA,
-    DialogueEngine,
-    Persona,
-    Utterance,
-    swap_roles,
-)
-from warmchat.dialogue.offline import opening_line
-from warmchat.emotion import ClassifierConfig, EmotionState, TextEmotionClassifier
+from warmchat.dialogue import make_engine
+from warmchat.dialogue.base import DEFAULT_PERSONA, PARTNER_PERSONA, DialogueEngine, Persona
+from warmchat.emotion import EmotionState, TextEmotionClassifier
 from warmchat.errors import TextInputError, UserInputError
 from warmchat.hooks import Hooks
-from warmchat.motion.plan import MotionPlanner, scaled
-from warmchat.motion.tracks import FPS, n_frames
+from warmchat.motion.plan import MotionPlanner
+from warmchat.motion.tracks import FPS
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
-from warmchat.render.clip import ClipRender
-from warmchat.render.face import FaceModel, PortraitConfig
+from warmchat.render.face import FaceModel
 from warmchat.render.tracer import FaceTracer
-from warmchat.render.video import Mp4Writer, SegmentConfig, SegmentedClipWriter, concat_mp4
-from warmchat.render.warp import WarpConfig, WarpRenderer
+from warmchat.render.video import Mp4Writer, SegmentedClipWriter, concat_mp4
+from warmchat.render.warp import WarpRenderer
+from warmchat.reply import PendingReply, next_user_line
 from warmchat.script import ScriptLine
-from warmchat.speech import EspeakTTS, Speech, TTSConfig, load_audio, pad_to_frames, save_wav
-from warmchat.tree import ITT, Node, TraversalConfig
+from warmchat.speech import EspeakTTS, Speech, load_audio, pad_to_frames, save_wav
+from warmchat.stage import Stage
+from warmchat.tree import ITT, Node
 
 __all__ = ["Avatar", "Conversation", "PipelineConfig", "TurnResult", "WarmChatPipeline", "check_message"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PipelineConfig:
-    """Settings of a conversation turn."""
-
-    portrait: PortraitConfig = field(default_factory=PortraitConfig)  # crop size and framing
-    warp: WarpConfig = field(default_factory=WarpConfig)  # renderer settings
-    traversal: TraversalConfig = field(default_factory=TraversalConfig)  # ITT emotion weighting
-    agent_voice: str = "en-us+f3"  # eSpeak voice of the agent (left avatar)
-    user_voice: str = "en-gb+f4"  # eSpeak voice of the user's avatar (right)
-    max_message_chars: int = 400  # longer messages are cut at a sentence end, with a notice
-    tail_s: float = 0.4  # quiet time after each utterance before the roles switch
-    expression_strength: float = 1.0  # scales every emotion shown on the faces
-    liveliness: float = 1.0  # scales head motion
-    seed: int = 0  # base seed: a turn's randomness comes from (seed, turn number)
-    max_user_audio_s: float = 30.0  # longest user recording accepted
-    segments: SegmentConfig = field(default_factory=SegmentConfig)  # how clips are cut while rendered
-    speaker: str = (
-        "learned"  # lips from "learned" (audio2expr model) or "viseme" (hand-made, phoneme timings)
-    )
-    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)  # text emotion
-    llm: LLMConfig | None = None  # the chat model; None: from OPENAI_* in the environment (else offline)
-    tts: TTSConfig = field(default_factory=TTSConfig)  # eSpeak's rate, pitch and limits
 
 
 class WarmChatPipeline:
@@ -114,6 +81,7 @@ class WarmChatPipeline:
         self._lazy_lock = threading.Lock()  # two first turns at once must not load two models
         self.tts = tts or EspeakTTS(cfg.tts)
         self.motion = motion or MotionPlanner(cfg.speaker, cfg.expression_strength, cfg.liveliness)
+        self.stage = Stage(cfg, self.motion, self.tts.sample_rate)  # plans and renders utterances
         self.tracer = tracer or FaceTracer()  # MediaPipe; remembers the last few portraits traced
 
     @classmethod
@@ -168,7 +136,7 @@ class WarmChatPipeline:
         # few frames of one avatar pay it here.
         av = self.make_avatar(DEFAULT_AGENT_PORTRAIT, "warm-up", self.cfg.agent_voice, DEFAULT_PERSONA)
         self.trace_portrait(DEFAULT_USER_PORTRAIT)  # both defaults stay traced for every visitor
-        _, frames = self.utterance_frames(
+        _, frames = self.stage.frames(
             av, None, speech, None, None, np.random.default_rng(0), EmotionState.of("neutral", 0.0)
         )
         first = [np.concatenate([f, f], 1) for f, _ in itertools.islice(frames, 3)]
@@ -273,17 +241,10 @@ class WarmChatPipeline:
             times["emotion_user_tts"] = time.perf_counter() - t0
             return self._answer(conv, user_node, user_speech, agent_emotion, hooks, times, notices, t0)
 
-    def regenerate(
-        self,
-        conv: Conversation,
-        agent_node: str | None = None,
-        agent_emotion: EmotionState | None = None,
-        hooks: Hooks | None = None,
-    ) -> TurnResult:
-        """A new reply to the same user message: a sibling of ``agent_node`` (default: the current one).
-
-        ``hooks`` as in ``run_turn``.
-        """
+    def regenerate(self, conv: Conversation, agent_node: str | None = None,
+                   agent_emotion: EmotionState | None = None, hooks: Hooks | None = None) -> TurnResult:  # fmt: skip
+        """A new reply to the same user message: a sibling of ``agent_node`` (default: the current one);
+        ``hooks`` as in ``run_turn``."""
         tree = conv.tree
         node = tree.node(agent_node or tree.current)
         if node.role != "agent":
@@ -300,11 +261,7 @@ class WarmChatPipeline:
             return self._answer(conv, user_node, speech, agent_emotion, hooks or Hooks(), {}, [], t0)
 
     def edit(
-        self,
-        conv: Conversation,
-        user_node: str,
-        message: str,
-        hooks: Hooks | None = None,
+        self, conv: Conversation, user_node: str, message: str, hooks: Hooks | None = None
     ) -> TurnResult:
         """Say something else instead of an earlier user message: a sibling branch, nothing overwritten."""
         node = conv.tree.node(user_node)
@@ -312,66 +269,22 @@ class WarmChatPipeline:
             raise UserInputError("Only a user message can be edited: pick one of your nodes.")
         return self.run_turn(conv, message, parent=node.parent, hooks=hooks)
 
-    def _answer(
-        self,
-        conv: Conversation,
-        user_node: Node,
-        user_speech: Speech,
-        agent_emotion: EmotionState | None,
-        hooks: Hooks,
-        times: dict[str, float],
-        notices: list[str],
-        t0: float,
-    ) -> TurnResult:
+    def _answer(self, conv: Conversation, user_node: Node, user_speech: Speech, agent_emotion: EmotionState | None,
+                hooks: Hooks, times: dict[str, float], notices: list[str], t0: float) -> TurnResult:  # fmt: skip
         """Steps 3-8 of a turn for ``user_node``: reply and speech, frames, segments, clip."""
-        cfg, tree = self.cfg, conv.tree
-        seed = [conv.seed, conv.turn]
         conv.restore_states(user_node.parent)  # the faces continue from where this branch left them
-
-        # 3. The agent's reply, coloured by the mood of the path so far, then its
-        #    speech, on a thread of their own: an LLM may take seconds, and the
-        #    user's avatar need not wait for it. The dialogue engine never raises:
-        #    a failing LLM falls back with a notice.
-        history = [
-            Utterance(n.role, n.text, n.emotion)
-            for n in tree.path_from_root(user_node.id)
-            if n.role != "root"
-        ]
-        mood = tree.cumulative_emotion(user_node.id, cfg.traversal, for_role="agent")
-        reply_seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
-        # A thread of its own per turn (not a shared pool): one slow LLM never delays another turn.
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warmchat-reply")
-        writing = pool.submit(self._reply_and_speech, conv, history, mood, reply_seed, agent_emotion, times)
-        pool.shutdown(wait=False)  # the thread ends with its one job
-        made: list[tuple[Node, Speech]] = []  # the agent's node and speech, once step 5 has run
-
-        def add_agent_node() -> None:
-            # 5. The agent's node, added on the rendering thread (between frames),
-            #    so the tree is only ever changed from one thread.
-            if made or not writing.done():
-                return
-            reply, emotion, speech = writing.result()
-            if reply.notice:
-                notices.append(reply.notice)
-            node = tree.add_child(
-                user_node.id, "agent", conv.agent.name, reply.text, emotion, backend=reply.backend
-            )
-            made.append((node, speech))
-            times["reply_ready"] = time.perf_counter() - t0
-            hooks.reply(node)
-
+        # 3. The agent's reply and its speech, written on a thread of their own (warmchat.reply).
+        reply = PendingReply(self.dialogue, self.tts, conv, user_node, self.cfg.traversal, agent_emotion, hooks,
+                             times, notices, t0)  # fmt: skip
         clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
-        rng = np.random.default_rng(seed)
-        with self._clip(conv, clip, t0, times, hooks) as video:
-            # 4. The user's utterance, at once: it needs only its own speech.
-            self._render(video, conv, conv.user, user_speech, user_node, rng, (0.1, 0.5), add_agent_node)
-            # 5-6. The reply (waited for, if it is not written yet), then the agent's utterance.
-            if not made:
-                hooks.progress(0.5, "Writing the reply")
-                wait([writing])
-                add_agent_node()
-            agent_node, agent_speech = made[0]
-            self._render(video, conv, conv.agent, agent_speech, agent_node, rng, (0.5, 0.95))
+        rng = np.random.default_rng([conv.seed, conv.turn])
+        with self.stage.clip(conv, clip, t0, times, hooks) as video:
+            # 4. The user's utterance, at once: it needs only its own speech. Between its frames,
+            # 5. the agent's node joins the tree as soon as the reply is written.
+            self.stage.perform(video, conv, conv.user, user_speech, user_node, rng, (0.1, 0.5), reply.poll)
+            # 6. The agent's utterance (the reply waited for, if it is not written yet).
+            agent_node, agent_speech = reply.wait()
+            self.stage.perform(video, conv, conv.agent, agent_speech, agent_node, rng, (0.5, 0.95))
         # 7. (closing the render joined the segments into the clip)
 
         # 8. Record the clip and the faces' end state in the tree, and save it all.
@@ -383,94 +296,9 @@ class WarmChatPipeline:
         hooks.progress(1.0, "Done")
         return TurnResult(clip, user_node, agent_node, notices, times, video.duration_s, video.segments)
 
-    def _reply_and_speech(self, conv: Conversation, history, mood, reply_seed: int, agent_emotion, times):
-        """Step 3 (runs on its own thread): the reply, its emotion and its speech."""
-        t = time.perf_counter()
-        reply = self.dialogue.reply(history, conv.agent.persona, mood, seed=reply_seed)
-        emotion = agent_emotion or reply.emotion
-        times["dialogue"] = time.perf_counter() - t
-        t = time.perf_counter()
-        speech = self.tts.synthesize(reply.text, emotion, voice=conv.agent.voice)
-        times["tts_agent"] = time.perf_counter() - t
-        return reply, emotion, speech
-
     def next_user_message(self, conv: Conversation) -> tuple[str, EmotionState, str | None]:
-        """The user side's next line in agent <-> agent mode, from the second persona."""
-        tree = conv.tree
-        path = [n for n in tree.path_from_root(tree.current) if n.role != "root"]
-        if not path:  # nothing said yet: the second persona opens with a topic of its own
-            seed = int(np.random.SeedSequence([conv.seed, conv.turn, 2]).generate_state(1)[0])
-            r = opening_line(conv.user.persona, None, seed)
-            return r.text, r.emotion, None
-        history = swap_roles([Utterance(n.role, n.text, n.emotion) for n in path])
-        mood = tree.cumulative_emotion(tree.current, self.cfg.traversal, for_role="user")
-        seed = int(np.random.SeedSequence([conv.seed, conv.turn, 1]).generate_state(1)[0])
-        r = self.dialogue.reply(history, conv.user.persona, mood, seed=seed)
-        return r.text, r.emotion, r.notice
-
-    # ------------------------------------------------------------------ rendering
-    def utterance_length(self, speech: Speech) -> int:
-        """Frames an utterance takes: its speech plus a short quiet tail."""
-        return n_frames(speech.duration + self.cfg.tail_s)
-
-    def utterance_frames(
-        self,
-        speaker: Avatar,
-        listener: Avatar | None,
-        speech: Speech,
-        node: Node | None,
-        tree: ITT | None,
-        rng: np.random.Generator,
-        speaker_emotion: EmotionState | None = None,
-        strength: float = 1.0,
-        liveliness: float = 1.0,
-    ) -> tuple[int, Iterator[tuple[np.ndarray, np.ndarray | None]]]:
-        """Frame count and a generator of (speaker frame, listener frame) for one utterance.
-
-        The speaker's face follows the speech under the cumulative emotion of its
-        node (for its role); the listener's follows LEED under its own cumulative
-        emotion. When the generator finishes, both avatars' states hold the last frame.
-        ``strength`` scales the emotions' intensity, ``liveliness`` the head motion.
-        """
-        cfg, motion = self.cfg, self.motion
-        T = self.utterance_length(speech)
-        if speaker_emotion is None:
-            speaker_emotion = tree.cumulative_emotion(node.id, cfg.traversal, for_role=node.role)
-        s_emotion = scaled(speaker_emotion, strength)
-        tracks = [(speaker, motion.speaking(speech, s_emotion, T, rng, speaker.state, liveliness))]
-        if listener is not None:
-            other = "agent" if node.role == "user" else "user"
-            l_emotion = scaled(tree.cumulative_emotion(node.id, cfg.traversal, for_role=other), strength)
-            tracks.append((listener, motion.listening(speech, l_emotion, T, rng, listener.state, liveliness)))
-
-        def frames():
-            for t in range(T):
-                out = [av.renderer.render(tr.expression[t], tr.pose[t]) for av, tr in tracks]
-                yield out[0], (out[1] if len(out) > 1 else None)
-            for av, tr in tracks:
-                av.state = tr.end
-
-        return T, frames()
-
-    def _clip(self, conv: Conversation, clip: Path, started: float, times: dict[str, float],
-              hooks: Hooks) -> ClipRender:  # fmt: skip
-        names = (conv.agent.name, conv.user.name)
-        return ClipRender(clip, self.cfg.portrait.size, names, self.tts.sample_rate, self.cfg.segments,
-                          started, times, hooks)  # fmt: skip
-
-    def _render(self, video: ClipRender, conv: Conversation, speaker: Avatar, speech: Speech, node: Node,
-                rng: np.random.Generator, span: tuple[float, float],
-                poll: Callable[[], None] | None = None) -> None:  # fmt: skip
-        """Plan one utterance's motion (from the state the last one left) and render it into ``video``."""
-        listener = conv.user if speaker is conv.agent else conv.agent
-        tm = time.perf_counter()
-        T, frames = self.utterance_frames(
-            speaker, listener, speech, node, conv.tree, rng,
-            strength=conv.expression_strength, liveliness=conv.liveliness,
-        )  # fmt: skip
-        video.t_motion += time.perf_counter() - tm
-        audio = pad_to_frames(speech.audio, speech.sample_rate, T)
-        video.utterance(audio, frames, T, speaker is conv.agent, speaker.name, span, poll)
+        """The user side's next line in agent <-> agent mode (``reply.next_user_line``)."""
+        return next_user_line(self.dialogue, conv, self.cfg.traversal)
 
     # ------------------------------------------------------------------ say
     def say(
@@ -491,7 +319,7 @@ class WarmChatPipeline:
             speech = self.tts.synthesize(text, emotion, voice=self.cfg.agent_voice)
         av = self.make_avatar(portrait, "Avatar", self.cfg.agent_voice, DEFAULT_PERSONA)
         rng = np.random.default_rng([self.cfg.seed if seed is None else seed])
-        T, gen = self.utterance_frames(av, None, speech, None, None, rng, speaker_emotion=emotion)
+        T, gen = self.stage.frames(av, None, speech, None, None, rng, speaker_emotion=emotion)
         out = Path(out)
         wav = out.with_suffix(".speech.wav")
         save_wav(wav, pad_to_frames(speech.audio, speech.sample_rate, T), speech.sample_rate)
@@ -545,10 +373,12 @@ class WarmChatPipeline:
                     k / len(plan), min(1.0, (k + 2) / len(plan))
                 )  # this clip's share of the bar
                 rng = np.random.default_rng([conv.seed, conv.turn])
-                with self._clip(conv, clip, t0, {}, part) as video:
+                with self.stage.clip(conv, clip, t0, {}, part) as video:
                     share = 0.9 / len(utterances)
                     for i, (speaker, speech, u_node) in enumerate(utterances):
-                        self._render(video, conv, speaker, speech, u_node, rng, (i * share, (i + 1) * share))
+                        self.stage.perform(
+                            video, conv, speaker, speech, u_node, rng, (i * share, (i + 1) * share)
+                        )
                 node.clip_path = clip.name
                 conv.record_states(node)
                 conv.turn += 1

@@ -6,7 +6,7 @@ renderer is judged by an independent reader of faces, not by what we asked it fo
 
 1. expression: for every portrait and emotion (intensity 0.9, neutral 0) a
    speaking clip (eSpeak through ``WarmChatPipeline.say``) and a listening clip
-   (the avatar listening to speech, through ``WarmChatPipeline.utterance_frames``,
+   (the avatar listening to speech, through ``WarmChatPipeline.stage.frames``,
    so LEED and the head motion are the app's own). On every frame the face is
    re-detected (MediaPipe FaceMesh) and read by the FER-2013 classifier: the
    share of frames whose top class is the intended emotion, per portrait, mode
@@ -748,7 +748,7 @@ def listening_frames(pipe, listener, speech, emotion: EmotionState, seed: int = 
     """Frames of the ``listener`` avatar listening to ``speech`` as ``emotion``, through the pipeline's own path.
 
     A one-node tree makes the listener's cumulative emotion exactly ``emotion``;
-    ``utterance_frames`` plans LEED, CRHMG and the listener's render as in a
+    ``stage.frames`` plans LEED, CRHMG and the listener's render as in a
     conversation. The speaker is planned but not drawn (it is not judged). Both
     start from rest, so clips do not depend on the one before.
     """
@@ -759,7 +759,7 @@ def listening_frames(pipe, listener, speech, emotion: EmotionState, seed: int = 
     spk = dataclasses.replace(listener, name="A", renderer=_NoFrames(), state=AvatarState.rest())
     tree = ITT()
     node = tree.add_child(tree.root_id, "agent", "A", SPEAK_TEXT, emotion)
-    _, gen = pipe.utterance_frames(spk, listener, speech, node, tree, np.random.default_rng(seed))
+    _, gen = pipe.stage.frames(spk, listener, speech, node, tree, np.random.default_rng(seed))
     return [li for _, li in gen]
 
 

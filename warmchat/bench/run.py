@@ -342,7 +342,7 @@ def bench_motion(pipe, work: Path, quick: bool) -> dict:
 
     tree = ITT()
     node = tree.add_child(tree.root_id, "agent", "A", text, EmotionState.of("happy", 0.6))
-    _, gen = pipe.utterance_frames(spk, lis, speech, node, tree, np.random.default_rng(0))
+    _, gen = pipe.stage.frames(spk, lis, speech, node, tree, np.random.default_rng(0))
     frames = [li for _, li in gen]
     out["generated"]["listener"] = M.motion_stats(M.track_frames(frames))
     videos = sorted(SHARED_VIDEOS.glob("*.mp4")) if SHARED_VIDEOS.is_dir() else []

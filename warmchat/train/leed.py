@@ -483,7 +483,7 @@ def render_listener(
     """Frames of ``listener_portrait`` listening to ``speech`` as ``emotion``, through the pipeline's own path.
 
     A one-node tree makes the listener's cumulative emotion exactly ``emotion``;
-    ``WarmChatPipeline.utterance_frames`` then plans LEED, CRHMG and both renders.
+    ``WarmChatPipeline.stage.frames`` then plans LEED, CRHMG and both renders.
     """
     from warmchat.dialogue.base import DEFAULT_PERSONA
     from warmchat.tree import ITT
@@ -492,7 +492,7 @@ def render_listener(
     lis = pipe.make_avatar(listener_portrait, "B", pipe.cfg.user_voice, DEFAULT_PERSONA)
     tree = ITT()
     node = tree.add_child(tree.root_id, "agent", "A", "", emotion)
-    _, gen = pipe.utterance_frames(spk, lis, speech, node, tree, np.random.default_rng(seed))
+    _, gen = pipe.stage.frames(spk, lis, speech, node, tree, np.random.default_rng(seed))
     return [li for _, li in gen]
 
 

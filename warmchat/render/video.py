@@ -20,15 +20,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from warmchat.media import ffmpeg, ffmpeg_exe
 from warmchat.motion.tracks import FPS
 from warmchat.paths import REPO_DIR
 from warmchat.speech.audio import save_wav
-
-
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def put_ffmpeg_on_path() -> str:
@@ -88,8 +83,9 @@ class Mp4Writer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.size = (width, height)
         self.n = 0
-        cmd = [ffmpeg_exe(), "-y", "-nostdin", "-hide_banner", "-loglevel", "error",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-"]  # fmt: skip
+        cmd = ffmpeg(
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-"
+        )
         if audio_path is not None:
             cmd += ["-i", str(audio_path), "-c:a", "aac", "-b:a", "128k", "-shortest"]
         cmd += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
@@ -237,10 +233,9 @@ class SegmentedClipWriter:
         self._seg_path = self.dir / f"seg_{i:03d}.mp4"
         self._seg_first, self._seg_frames = self.n, frames
         w, h = self.size
-        cmd = [ffmpeg_exe(), "-y", "-nostdin", "-hide_banner", "-loglevel", "error",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "-",
+        cmd = ffmpeg("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "-",
                "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "libx264", "-preset", self.cfg.preset, "-crf", str(self.cfg.crf),
-               "-pix_fmt", "yuv420p", "-c:a", "flac", "-movflags", "+faststart", str(self._seg_path)]  # fmt: skip
+               "-pix_fmt", "yuv420p", "-c:a", "flac", "-movflags", "+faststart", str(self._seg_path))  # fmt: skip
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def _finish_segment(self) -> None:
@@ -290,10 +285,9 @@ class SegmentedClipWriter:
         # The length is set exactly (-t), not by -shortest: which stream ffmpeg sees end
         # first depends on how its threads are scheduled, and on a busy machine
         # -shortest cut the clip's last frame now and then.
-        cmd = [ffmpeg_exe(), "-y", "-nostdin", "-hide_banner", "-loglevel", "error",
-               "-f", "concat", "-safe", "0", "-i", str(lst), "-i", str(wav),
+        cmd = ffmpeg("-f", "concat", "-safe", "0", "-i", str(lst), "-i", str(wav),
                "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", self.cfg.audio_bitrate,
-               "-t", f"{self.n / self.fps:.6f}", "-movflags", "+faststart", str(self.path)]  # fmt: skip
+               "-t", f"{self.n / self.fps:.6f}", "-movflags", "+faststart", str(self.path))  # fmt: skip
         res = subprocess.run(cmd, capture_output=True, text=True)
         wav.unlink(missing_ok=True)
         lst.unlink(missing_ok=True)
@@ -330,8 +324,9 @@ def concat_mp4(paths: list[Path], out: str | Path) -> Path:
     out = Path(out)
     lst = out.with_suffix(".txt")
     lst.write_text("".join(f"file '{Path(p).resolve()}'\n" for p in paths))
-    cmd = [ffmpeg_exe(), "-y", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "concat",
-           "-safe", "0", "-i", str(lst), "-c", "copy", "-movflags", "+faststart", str(out)]  # fmt: skip
+    cmd = ffmpeg(
+        "-f", "concat", "-safe", "0", "-i", str(lst), "-c", "copy", "-movflags", "+faststart", str(out)
+    )
     res = subprocess.run(cmd, capture_output=True, text=True)
     lst.unlink(missing_ok=True)
     if res.returncode != 0:
@@ -358,8 +353,7 @@ def media_durations(path: str | Path) -> dict[str, float]:
     import imageio_ffmpeg
 
     n_frames, video_s = imageio_ffmpeg.count_frames_and_secs(str(path))
-    cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-ar", "16000",
-           "-f", "s16le", "-"]  # fmt: skip
+    cmd = ffmpeg("-i", str(path), "-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-", overwrite=False)
     res = subprocess.run(cmd, capture_output=True)
     audio_s = len(res.stdout) / 2 / 16000 if res.returncode == 0 else 0.0
     return {"video": float(n_frames) / FPS, "video_container": float(video_s), "audio": audio_s}

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from warmchat.errors import AudioInputError
+from warmchat.media import ffmpeg
 from warmchat.motion.tracks import FPS
 from warmchat.motion.tracks import n_frames as frames_for
 from warmchat.speech.tts import Speech
@@ -61,12 +62,6 @@ _ENVELOPE_REF_PERCENTILE = 95.0
 _ENVELOPE_SILENT_DBFS = -70.0  # a clip whose loud level is below this is all silence
 
 
-def _ffmpeg_exe() -> str:
-    import imageio_ffmpeg  # imported here: finding the binary touches the filesystem
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
 def load_audio(path: str | Path, sample_rate: int = 22050, max_seconds: float = 60.0) -> Speech:
     """Decode an audio (or video) file to mono float32 at ``sample_rate``.
 
@@ -79,25 +74,12 @@ def load_audio(path: str | Path, sample_rate: int = 22050, max_seconds: float = 
         raise AudioInputError(f"Audio file {str(p)!r} does not exist: check the path.")
     # Decode a little past the cap only: enough to tell that the file is too long without
     # holding an hour of audio in memory.
-    cmd = [
-        _ffmpeg_exe(),
-        "-nostdin",
-        "-hide_banner",
-        "-v",
-        "error",
-        "-i",
-        str(p),
+    cmd = ffmpeg(
+        "-i", str(p),
         "-vn",  # ignore any video stream (webm / mp4 recordings)
-        "-ac",
-        "1",
-        "-ar",
-        str(int(sample_rate)),
-        "-t",
-        f"{max_seconds + 1.0:.3f}",
-        "-f",
-        "f32le",
-        "pipe:1",
-    ]
+        "-ac", "1", "-ar", str(int(sample_rate)), "-t", f"{max_seconds + 1.0:.3f}", "-f", "f32le", "pipe:1",
+        overwrite=False,
+    )  # fmt: skip
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=_DECODE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:

@@ -193,3 +193,17 @@ def test_the_pipeline_speaks_with_the_learned_model_unless_told_otherwise(tmp_pa
         args = ["say", "--portrait", str(DEFAULT_AGENT_PORTRAIT), "--text", "Bob met me.", "--out", str(out)]
         assert main([*args, "--speaker", kind]) == 0
         assert out.stat().st_size > 5_000
+
+
+def test_the_mel_filters_are_the_slaney_normalised_htk_bank_the_model_was_trained_with():
+    from warmchat.motion.audio2expr import Audio2ExprConfig, mel_filterbank
+
+    c = Audio2ExprConfig()
+    fb = mel_filterbank(c.n_fft, c.n_mels, c.sample_rate, c.f_min, c.f_max)  # (n_mels, n_fft // 2 + 1)
+    hz = np.linspace(0, c.sample_rate / 2, c.n_fft // 2 + 1)
+    assert fb.shape == (c.n_mels, c.n_fft // 2 + 1) and fb.min() >= 0
+    assert np.all(np.diff(fb.argmax(1)) >= 0)  # bands climb in frequency
+    assert hz[fb[0] > 0].min() >= c.f_min and hz[fb[-1] > 0].max() <= c.f_max  # inside the band edges
+    # Equal area per band (Slaney): each triangle integrates to ~1 over Hz (the narrowest, at the
+    # bottom, are coarsely sampled by the 31 Hz bins). The hand-written bank agreed to 4e-9.
+    assert np.median(fb.sum(1) * c.sample_rate / c.n_fft) == pytest.approx(1.0, abs=0.03)

@@ -25,7 +25,6 @@ from warmchat.dialogue import (
     Persona,
     Reply,
     Utterance,
-    converse,
     make_engine,
     opening_line,
     swap_roles,
@@ -258,10 +257,21 @@ def test_empty_history_opens(engine):
     assert "Mia" in r.text and r.text.endswith("?")
 
 
+def _converse(engine, first: Persona, second: Persona, turns: int, topic: str, seed: int):
+    """Two personas on one engine, as the app's agent <-> agent mode runs them: ``first`` opens
+    about ``topic``, then each sees the talk from its own side (its lines as "agent")."""
+    said = [(first, opening_line(first, topic, seed))]
+    for turn in range(turns):
+        speaker = second if turn % 2 == 0 else first
+        history = [Utterance("agent" if who is speaker else "user", r.text) for who, r in said]
+        said.append((speaker, engine.reply(history, speaker, None, seed)))
+    return said
+
+
 def test_agent_to_agent(engine):
     a = Persona()
     b = PARTNER_PERSONA
-    talk = converse(engine, a, b, turns=6, topic="cooking", seed=5)
+    talk = _converse(engine, a, b, turns=6, topic="cooking", seed=5)
     assert [p.name for p, _ in talk] == ["Ava", "Leo", "Ava", "Leo", "Ava", "Leo", "Ava"]
     replies = [r.text for _, r in talk[1:]]
     assert len(replies) == 6

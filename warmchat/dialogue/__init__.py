@@ -25,7 +25,6 @@ from warmchat.dialogue.base import (
     Utterance,
     swap_roles,
 )
-from warmchat.dialogue.converse import converse
 from warmchat.dialogue.offline import OfflineEngine, TextClassifier, opening_line
 from warmchat.dialogue.openai_chat import LLMConfig, OpenAIChat
 
@@ -60,7 +59,6 @@ __all__ = [
     "Reply",
     "TextClassifier",
     "Utterance",
-    "converse",
     "make_engine",
     "opening_line",
     "swap_roles",

@@ -21,6 +21,17 @@ def pipe():
 
 
 @pytest.fixture(scope="session")
+def app():
+    """``python app.py`` on a free loopback port, models warm, shared by the slow tests that
+    talk to it through its API (each starts its own client session); stopped by its PID."""
+    from warmchat.bench.load import App
+
+    a = App()
+    yield a
+    a.stop()
+
+
+@pytest.fixture(scope="session")
 def astronaut_face():
     from warmchat.render.face import load_portrait
 

@@ -19,10 +19,8 @@ pytestmark = pytest.mark.slow  # the real app, launched as a subprocess
 
 
 @pytest.fixture(scope="module")
-def app_url():
-    app = App()  # python app.py on a free loopback port, its models warm; stopped by its PID
-    yield app.url
-    app.stop()
+def app_url(app):
+    return app.url  # the session's app (conftest): python app.py on a free loopback port
 
 
 def _send(client: Client, message: str, continue_from: str | None = None):

@@ -24,13 +24,6 @@ SEND = dict(
 )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def app():
-    a = App()
-    yield a
-    a.stop()
-
-
 def test_hostile_archives_and_numbers_leave_the_conversation_intact(app, tmp_path):
     client = Client(app.url, verbose=False)
     out = client.predict(message="I planted tomatoes today.", **SEND)
@@ -62,7 +55,8 @@ def test_a_soak_of_mixed_actions_wedges_nobody_and_leaves_the_disk_as_it_was(app
     r = run_soak(app, visitors=4, actions=8, deadline_s=600)
     print(f"\nsoak: {r}")
     assert r["problems"] == [] and r["wedged_sessions"] == 0
-    assert r["session_dirs_after"] == 0 and r["disk_change_mb"] < 10
+    # Every soak visitor's folder is gone (the shared app may still hold earlier tests' visitors').
+    assert r["session_dirs_after"] <= r["session_dirs_before"] and r["disk_change_mb"] < 10
 
 
 def _turn_in_flight(app: App) -> None:

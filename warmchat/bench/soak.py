@@ -68,6 +68,7 @@ def run_soak(app: App, visitors: int = 4, actions: int = 100, deadline_s: float 
     counts = dict.fromkeys((*ACTIONS, "wedged"), 0)
     lock = threading.Lock()
     start_disk = app.disk_bytes()
+    dirs_before = len(app.session_dirs())  # other visitors' (a shared test app has had some)
     try:
         # A real saved conversation to craft the hostile archives from.
         first = Client(app.url, verbose=False)
@@ -142,7 +143,7 @@ def run_soak(app: App, visitors: int = 4, actions: int = 100, deadline_s: float 
         for c in clients:
             c.close()
         for _ in range(60):  # sessions are deleted when their visitors disconnect
-            if not app.session_dirs():
+            if len(app.session_dirs()) <= dirs_before:
                 break
             time.sleep(1)
         time.sleep(2)
@@ -158,6 +159,7 @@ def run_soak(app: App, visitors: int = 4, actions: int = 100, deadline_s: float 
         "disk_start_mb": round(start_disk / 2**20, 1),
         "disk_end_mb": round(end_disk / 2**20, 1),
         "disk_change_mb": round((end_disk - start_disk) / 2**20, 2),
+        "session_dirs_before": dirs_before,
         "session_dirs_after": len(app.session_dirs()),
         "problems": problems,
     }

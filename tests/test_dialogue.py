@@ -558,3 +558,14 @@ def test_the_templates_file_follows_its_schema(tmp_path):
         (tmp_path / "t.json").write_text(json.dumps(bad))
         with pytest.raises(ValueError, match=fault):
             load_templates(tmp_path / "t.json")
+
+
+def test_openers_come_from_the_model_and_fall_back_to_the_offline_one(fake_llm, engine):
+    fake_llm.answer('{"reply": "Hi! Have you baked anything lately?", "emotion": "happy", "intensity": 0.5}')
+    r = chat(fake_llm, engine).opening(Persona(name="Ava"), "baking", seed=2)
+    assert (r.text, r.backend, r.notice) == ("Hi! Have you baked anything lately?", "openai", None)
+    assert "baking" in fake_llm.requests[-1]["body"]["messages"][-1]["content"]  # the topic was asked for
+    fake_llm.answer(None, status=500)
+    r = chat(fake_llm, engine).opening(Persona(name="Ava"), "baking", seed=2)
+    assert r.backend == "offline" and "baking" in r.text and "HTTP 500" in r.notice
+    assert r.text == engine.opening(Persona(name="Ava"), "baking", seed=2).text

@@ -15,7 +15,6 @@ import numpy as np
 
 from warmchat.conversation import Conversation
 from warmchat.dialogue.base import DialogueEngine, Utterance, swap_roles
-from warmchat.dialogue.offline import opening_line
 from warmchat.emotion import EmotionState
 from warmchat.hooks import Hooks
 from warmchat.speech import EspeakTTS, Speech
@@ -90,8 +89,8 @@ def next_user_line(dialogue: DialogueEngine, conv: Conversation,
     tree = conv.tree
     path = [n for n in tree.path_from_root(tree.current) if n.role != "root"]
     if not path:  # nothing said yet: the second persona opens with a topic of its own
-        r = opening_line(conv.user.persona, None, _seed(conv.seed, conv.turn, 2))
-        return r.text, r.emotion, None
+        r = dialogue.opening(conv.user.persona, None, _seed(conv.seed, conv.turn, 2))
+        return r.text, r.emotion, r.notice
     history = swap_roles([Utterance(n.role, n.text, n.emotion) for n in path])
     mood = tree.cumulative_emotion(tree.current, traversal, for_role="user")
     r = dialogue.reply(history, conv.user.persona, mood, seed=_seed(conv.seed, conv.turn, 1))

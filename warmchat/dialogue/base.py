@@ -93,6 +93,11 @@ class DialogueEngine(Protocol):
         """
         ...
 
+    def opening(self, persona: Persona, topic: str | None = None, seed: int | None = None) -> Reply:
+        """A first line that opens a conversation as ``persona`` (about ``topic`` when given),
+        ending with a question the other side can answer."""
+        ...
+
     def describe(self) -> str:
         """The back end in words, for ``WarmChatPipeline.status`` (the app shows it)."""
         ...

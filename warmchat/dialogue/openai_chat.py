@@ -283,6 +283,20 @@ class OpenAIChat:
             state = EmotionState(label.dist, DEFAULT_INTENSITY if intensity is None else intensity)
         return Reply(text, state, "openai")
 
+    def opening(self, persona: Persona, topic: str | None = None, seed: int | None = None) -> Reply:
+        """The model's opening line (bringing up ``topic`` when given); on any failure the
+        fallback's opener about the same topic, with the notice."""
+        starter = (
+            [Utterance("user", f"(The conversation starts now: greet me and bring up {topic}.)")]
+            if topic
+            else []
+        )
+        r = self.reply(starter, persona, None, seed)
+        if r.backend == "openai":
+            return r
+        opener = self.fallback.opening(persona, topic, seed)
+        return Reply(opener.text, opener.emotion, opener.backend, r.notice)
+
     def _complete(self, messages: list[dict[str, str]], seed: int | None) -> str | None:
         """One chat completion; retried once without JSON mode if the server rejects it."""
         cfg = self.config

@@ -105,6 +105,10 @@ class OfflineEngine:
         """The back end in words (``WarmChatPipeline.status``)."""
         return "offline engine (no OPENAI_API_KEY set)"
 
+    def opening(self, persona: Persona, topic: str | None = None, seed: int | None = None) -> Reply:
+        """``opening_line``: a template opener about ``topic`` (or a fresh one)."""
+        return opening_line(persona, topic, seed)
+
     @property
     def classifier(self) -> TextClassifier:
         """The text-emotion classifier: the one given, or the package's own, built on first use."""

@@ -21,6 +21,7 @@ def _shape(tree) -> list[tuple]:
     ]
 
 
+@pytest.mark.slow  # renders a whole conversation (several turns)
 def test_branching_session_keeps_every_node(pipe, tmp_path):
     conv = pipe.new_conversation(DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, work_dir=tmp_path)
     t1 = pipe.run_turn(conv, "I am thinking of learning the piano.")
@@ -42,6 +43,7 @@ def test_branching_session_keeps_every_node(pipe, tmp_path):
     assert conv.tree.cumulative_emotion(conv.tree.current).dist.tolist() != happy_path.dist.tolist()
 
 
+@pytest.mark.slow  # renders a whole conversation (several turns)
 def test_save_load_continue_gives_the_same_tree(pipe, tmp_path):
     conv = pipe.new_conversation(DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, work_dir=tmp_path / "a")
     pipe.run_turn(conv, "We adopted a kitten yesterday!")

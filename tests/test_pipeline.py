@@ -56,6 +56,7 @@ def test_message_validation():
     assert len(text) <= 100 and text.endswith(".") and notice
 
 
+@pytest.mark.slow  # renders a whole conversation (several turns)
 def test_conversation_turns_join_without_a_jump(pipe, tmp_path):
     conv = pipe.new_conversation(DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, work_dir=tmp_path)
     r1 = pipe.run_turn(conv, "I am so happy, I passed my driving test today!")

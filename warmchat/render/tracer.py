@@ -91,6 +91,7 @@ class FaceTracer:
             elif kind == "selfie":  # person / background segmentation (render/background.py)
                 with quiet_native_stderr():
                     model = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+                    model.process(np.zeros((64, 64, 3), np.uint8))  # its first call logs too
             else:  # "detect0": short-range detector, "detect1": full-range (small faces)
                 with quiet_native_stderr():
                     model = mp.solutions.face_detection.FaceDetection(

@@ -1,4 +1,5 @@
-"""Shared fixtures: real portraits, traced once per test session."""
+"""Shared fixtures: the pipeline and the app, once per session; the default portraits as
+``load_portrait`` traces them, from stored fixtures (``tests/make_fixtures.py``: no MediaPipe)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 
 
 @pytest.fixture(scope="session")
@@ -33,16 +32,16 @@ def app():
 
 @pytest.fixture(scope="session")
 def astronaut_face():
-    from warmchat.render.face import load_portrait
+    from tests.make_fixtures import stored_face
 
-    return load_portrait(DEFAULT_AGENT_PORTRAIT)
+    return stored_face("astronaut")
 
 
 @pytest.fixture(scope="session")
 def monalisa_face():
-    from warmchat.render.face import load_portrait
+    from tests.make_fixtures import stored_face
 
-    return load_portrait(DEFAULT_USER_PORTRAIT)
+    return stored_face("monalisa")
 
 
 @pytest.fixture(scope="session")

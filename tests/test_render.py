@@ -233,3 +233,14 @@ def test_a_strip_the_warp_magnifies_shows_the_plate_not_a_smear(astronaut_render
     plate_gap = np.abs(out[inner].astype(int) - bg.plate[inner].astype(int)).mean()
     smear_gap = np.abs(smeared[inner].astype(int) - bg.plate[inner].astype(int)).mean()
     assert plate_gap < 0.2 * smear_gap, (plate_gap, smear_gap)
+
+
+def test_the_stored_face_fixtures_are_what_tracing_gives_today():
+    from tests.make_fixtures import PORTRAITS, stored_face
+
+    for name, src in PORTRAITS.items():
+        stored, fresh = stored_face(name), load_portrait(src)
+        why = f"the stored {name} face is stale: run `python -m tests.make_fixtures`"
+        assert np.array_equal(stored.image, fresh.image), why
+        assert np.allclose(stored.landmarks, fresh.landmarks, atol=1e-3), why
+        assert np.allclose(stored.person, fresh.person, atol=1e-5), why

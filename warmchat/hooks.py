@@ -42,7 +42,10 @@ class Hooks:
 class _Part(Hooks):
     def __init__(self, outer: Hooks, lo: float, hi: float, label: str) -> None:
         self.outer, self.lo, self.hi, self.label = outer, lo, hi, label
-        self.wants_segments = outer.wants_segments
+
+    @property
+    def wants_segments(self) -> bool:  # type: ignore[override]
+        return self.outer.wants_segments
 
     def progress(self, fraction: float, desc: str) -> None:
         self.outer.progress(self.lo + (self.hi - self.lo) * fraction, f"{self.label}{desc}")

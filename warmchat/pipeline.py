@@ -86,17 +86,11 @@ class WarmChatPipeline:
 
     @classmethod
     def from_config(cls, config: PipelineConfig | None = None) -> WarmChatPipeline:
-        """Every component built now, from one config tree, and passed in."""
-        cfg = config or PipelineConfig()
-        classifier = TextEmotionClassifier(cfg.classifier)
-        return cls(
-            cfg,
-            dialogue=make_engine(cfg.llm, classifier),
-            tts=EspeakTTS(cfg.tts),
-            classifier=classifier,
-            motion=MotionPlanner(cfg.speaker, cfg.expression_strength, cfg.liveliness),
-            tracer=FaceTracer(),
-        )
+        """Every component built now, from one config tree: the constructor builds the cheap
+        ones, and asking for the dialogue engine builds it and the text classifier it reads with."""
+        pipe = cls(config)
+        _ = pipe.dialogue
+        return pipe
 
     @property
     def classifier(self) -> TextEmotionClassifier:

@@ -5,8 +5,8 @@
 starts ``python app.py`` on a free 127.0.0.1 port, sends messages through
 ``/send`` and times, from the moment each is sent: the reply text's update,
 the first update that carries the streamed video, and the end of the turn.
-It then fetches that first segment from the stream's playlist, as a browser's
-player would, and decodes it, so "first segment" means a playable one. The
+It then fetches the stream's segments from its playlist, as a browser's player
+would, and decodes them, so "first segment" means a playable one. The
 machine's load average is reported with the figures: on a shared machine it
 says what they mean.
 """
@@ -33,11 +33,14 @@ def _is_stream(value) -> bool:
     return isinstance(value, dict) and bool(value.get("is_stream")) and bool(value.get("url"))
 
 
-def fetch_first_segment(base_url: str, playlist_url: str, out: Path) -> dict:
-    """Download the stream's playlist and its first segment into ``out``; decode that segment.
+def fetch_stream(base_url: str, playlist_url: str, out: Path) -> dict:
+    """Download the stream's playlist and the segments it lists into the folder ``out``, and
+    decode them as a browser's player would.
 
-    Returns the segment count the playlist lists now, and the first segment's
-    decoded frames and audio seconds.
+    Returns the segment count the playlist lists now, the first segment's decoded
+    frames and audio seconds, and the seconds of video and of audio all the listed
+    segments carry (a stream with sound all the way through has the two alike; how
+    the audio falls between segments is up to Gradio's AAC encoder).
     """
     import httpx
 
@@ -49,11 +52,18 @@ def fetch_first_segment(base_url: str, playlist_url: str, out: Path) -> dict:
     uris = [ln.strip() for ln in playlist.splitlines() if ln.strip() and not ln.startswith("#")]
     if not uris:
         raise RuntimeError(f"the stream's playlist lists no segment yet:\n{playlist}")
-    out.write_bytes(httpx.get(urljoin(url, uris[0]), timeout=30).raise_for_status().content)
+    out.mkdir(parents=True, exist_ok=True)
+    durations = []
+    for k, uri in enumerate(uris):
+        seg = out / f"segment_{k:03d}.ts"
+        seg.write_bytes(httpx.get(urljoin(url, uri), timeout=30).raise_for_status().content)
+        durations.append(media_durations(seg))
     return {
         "segments_listed": len(uris),
-        "first_segment_frames": len(read_video(out)),
-        "first_segment_audio_s": round(media_durations(out)["audio"], 3),
+        "first_segment_frames": len(read_video(out / "segment_000.ts")),
+        "first_segment_audio_s": round(durations[0]["audio"], 3),
+        "stream_video_s": round(sum(d["video"] for d in durations), 3),
+        "stream_audio_s": round(sum(d["audio"] for d in durations), 3),
     }
 
 
@@ -90,7 +100,8 @@ def measure_turn(client, message: str, work: Path) -> dict:
         "turn_clip": final[0]["orig_name"] if isinstance(final[0], dict) else final[0],
     }
     if first_url is not None:
-        result.update(fetch_first_segment(client.src, first_url, work / f"first_{time.time_ns()}.ts"))
+        # After the turn, so that the playlist lists the whole stream.
+        result.update(fetch_stream(client.src, first_url, work / f"stream_{time.time_ns()}"))
     return result
 
 

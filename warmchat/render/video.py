@@ -349,10 +349,16 @@ def read_frames(path: str | Path, every: int = 1) -> list[np.ndarray]:
 
 
 def media_durations(path: str | Path) -> dict[str, float]:
-    """Seconds of the video and audio streams of a file, read by decoding them."""
+    """Seconds of the video and audio streams of a file, read by decoding them (0 for a stream
+    the file lacks: the last segment of a Gradio stream can be audio only)."""
     import imageio_ffmpeg
 
-    n_frames, video_s = imageio_ffmpeg.count_frames_and_secs(str(path))
+    try:
+        n_frames, video_s = imageio_ffmpeg.count_frames_and_secs(str(path))
+    except RuntimeError as e:
+        if "matches no streams" not in str(e):  # ffmpeg's words for "no video stream to map"
+            raise
+        n_frames, video_s = 0, 0.0
     cmd = ffmpeg("-i", str(path), "-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-", overwrite=False)
     res = subprocess.run(cmd, capture_output=True)
     audio_s = len(res.stdout) / 2 / 16000 if res.returncode == 0 else 0.0

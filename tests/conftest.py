@@ -31,6 +31,24 @@ def app():
 
 
 @pytest.fixture(scope="session")
+def app_without_ffmpeg(tmp_path_factory):
+    """``python app.py`` that sees no system ffmpeg or ffprobe (an empty PATH), as on a laptop or
+    a Space without Debian's ffmpeg; shared by the browser test and the no-ffmpeg test. When it
+    stops, its own ffprobe launcher goes with it: nothing of it is left in its temp dir."""
+    import shutil
+
+    from warmchat.bench.load import App
+
+    empty = tmp_path_factory.mktemp("empty-bin")
+    assert shutil.which("ffprobe", path=str(empty)) is None
+    a = App({"PATH": str(empty)})
+    assert "ffprobe bundled" in a.log.read_text()
+    yield a
+    a.stop()
+    assert not list(a.tmp.glob("warmchat.sessions-*")) and not list(a.tmp.glob("warmchat.bin*"))
+
+
+@pytest.fixture(scope="session")
 def astronaut_face():
     from tests.make_fixtures import stored_face
 

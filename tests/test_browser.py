@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from warmchat.bench.load import App
 from warmchat.paths import REPO_DIR
 
 pytestmark = pytest.mark.slow  # Chromium against the real app
@@ -38,20 +37,11 @@ WATCH = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    # The app sees no system ffmpeg or ffprobe (an empty PATH), as on a laptop or a
-    # Space without Debian's ffmpeg: the page must play the live video all the same.
-    empty = tmp_path_factory.mktemp("empty-bin")
-    assert shutil.which("ffprobe", path=str(empty)) is None
-    a = App({"PATH": str(empty)})
-    assert "ffprobe bundled" in a.log.read_text()
-    yield a
-    a.stop()
-
-
-def test_a_visitor_uploads_a_portrait_sends_a_message_and_watches(app, tmp_path):
+def test_a_visitor_uploads_a_portrait_sends_a_message_and_watches(app_without_ffmpeg, tmp_path):
     from playwright.sync_api import sync_playwright
+
+    # The app sees no system ffmpeg or ffprobe: the page must play the live video all the same.
+    app = app_without_ffmpeg
 
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: apt-get install chromium (see the README)")

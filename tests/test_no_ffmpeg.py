@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 from gradio_client import Client
 
-from warmchat.bench.load import App
 from warmchat.bench.stream import measure_turn
 from warmchat.render import probe
 from warmchat.render.video import SegmentedClipWriter
@@ -36,27 +33,18 @@ def test_the_bundled_ffprobe_reads_what_gradio_asks_of_a_segment(tmp_path):
     assert probe.main(["-print_format", "json", "-show_streams", str(tmp_path / "x.mp4")]) == 1
 
 
-def test_a_turn_streams_with_no_ffmpeg_or_ffprobe_on_path(tmp_path):
-    empty = tmp_path / "bin"  # PATH for the app: nothing in it, so no system ffmpeg or ffprobe
-    empty.mkdir()
-    assert shutil.which("ffprobe", path=str(empty)) is None
-    app = App({"PATH": str(empty)})
-    try:
-        assert "ffprobe bundled" in app.log.read_text()
-        client = Client(app.url, verbose=False, download_files=False)
-        r = measure_turn(client, "I just adopted a puppy!", tmp_path)
-        print(f"\nstreamed turn with the bundled ffprobe: {r}")
-        assert r["first_segment_s"] is not None and r["first_segment_s"] < 0.6 * r["done_s"]
-        # With sound: how much of it comes in the first segment depends on how soon Gradio's
-        # AAC encoder answers (one 46 ms frame on a busy CPU, the whole second on a quiet one).
-        assert r["first_segment_frames"] == 25 and r["first_segment_audio_s"] > 0
-        # The complete clip comes back too: Gradio probes it (is it H.264?) before serving it.
-        assert r["chat_messages"] == 2 and r["turn_clip"] == "turn_001.mp4"
-        assert "Traceback" not in app.log.read_text()
-        # The ffprobe launcher is the app's own (in its process folder), not shared in /tmp.
-        (launcher,) = app.tmp.glob("warmchat.sessions-*/bin/ffprobe")
-        assert str(app.proc.pid) in str(launcher)
-    finally:
-        app.stop()
-    # ... and it goes with the app: nothing of it is left in the temp dir.
-    assert not list(app.tmp.glob("warmchat.sessions-*")) and not list(app.tmp.glob("warmchat.bin*"))
+def test_a_turn_streams_with_no_ffmpeg_or_ffprobe_on_path(app_without_ffmpeg, tmp_path):
+    app = app_without_ffmpeg  # conftest: the app with an empty PATH; it also checks the clean-up
+    client = Client(app.url, verbose=False, download_files=False)
+    r = measure_turn(client, "I just adopted a puppy!", tmp_path)
+    client.close()
+    print(f"\nstreamed turn with the bundled ffprobe: {r}")
+    assert r["first_segment_s"] is not None and r["first_segment_s"] < 0.6 * r["done_s"]
+    assert r["first_segment_frames"] == 25 and r["first_segment_audio_s"] > 0
+    assert abs(r["stream_audio_s"] - r["stream_video_s"]) < 0.25  # sound all the way through
+    # The complete clip comes back too: Gradio probes it (is it H.264?) before serving it.
+    assert r["chat_messages"] == 2 and r["turn_clip"] == "turn_001.mp4"
+    assert "Traceback" not in app.log.read_text()
+    # The ffprobe launcher is the app's own (in its process folder), not shared in /tmp.
+    (launcher,) = app.tmp.glob("warmchat.sessions-*/bin/ffprobe")
+    assert str(app.proc.pid) in str(launcher)

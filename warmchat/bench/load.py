@@ -110,6 +110,8 @@ def run_load(app: App, sessions: int = 8, turns: int = 3, deadline_s: float = 60
     agent, user = handle_file(str(DEFAULT_AGENT_PORTRAIT)), handle_file(str(DEFAULT_USER_PORTRAIT))
     latencies: list[float] = []
     problems: list[str] = []
+    # Folders of visitors already there (a shared test app has had some): only ours are counted.
+    before = set(app.session_dirs())
     clients = [Client(app.url, verbose=False) for _ in range(sessions)]
     lock = threading.Lock()
     start_rss = rss_mb(app.proc.pid)
@@ -155,12 +157,12 @@ def run_load(app: App, sessions: int = 8, turns: int = 3, deadline_s: float = 60
     for th in threads:
         th.join(timeout=deadline_s + 60)
     wall = time.perf_counter() - t0
-    live = len(app.session_dirs())
+    ours = set(app.session_dirs()) - before
     for c in clients:
         c.close()
     # The app deletes a session's files when its visitor disconnects (unload).
     for _ in range(60):
-        if not app.session_dirs():
+        if not ours & set(app.session_dirs()):
             break
         time.sleep(1)
     time.sleep(2)
@@ -175,8 +177,8 @@ def run_load(app: App, sessions: int = 8, turns: int = 3, deadline_s: float = 60
         "rss_start_mb": round(start_rss),
         "rss_peak_mb": round(peak[0]),
         "rss_after_close_mb": round(rss_mb(app.proc.pid)),
-        "session_dirs_while_open": live,
-        "session_dirs_after_close": len(app.session_dirs()),
+        "session_dirs_while_open": len(ours),
+        "session_dirs_after_close": len(ours & set(app.session_dirs())),
         "problems": problems,
     }
 

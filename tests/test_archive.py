@@ -144,3 +144,29 @@ def test_resume_checks_the_folder_before_copying_anything(pipe, saved, tmp_path)
     assert not out.exists()
     with pytest.raises(UserInputError, match=r"not a saved conversation \(no such folder"):
         check_saved(tmp_path / "nope")
+
+
+def test_the_soaks_hostile_archives_are_each_refused(saved, tmp_path):
+    """bench.soak's archives, crafted from a real save, are hostile for the reason each is named by."""
+    from warmchat.bench.soak import hostile_zips
+
+    zips = hostile_zips(_zip(tmp_path / "saved.zip", saved), tmp_path / "zips")
+    assert set(zips) == {
+        "clip outside the archive",
+        "list-shaped itt.json",
+        "zip bomb",
+        "path in a folder",
+        "not a zip",
+    }
+    reasons = {
+        "clip outside the archive": "not one of the archive's own clips",
+        "list-shaped itt.json": "must be a JSON object",
+        "zip bomb": "larger than",
+        "path in a folder": "inside a folder",
+        "not a zip": "not a zip",
+    }
+    for kind, path in zips.items():
+        dest = tmp_path / kind.replace(" ", "_")
+        with pytest.raises(UserInputError, match=reasons[kind]):
+            unpack_zip(path, dest)
+        assert not dest.exists()

@@ -13,7 +13,7 @@ import pytest
 from warmchat.cli import main
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR
 
-pytestmark = pytest.mark.slow  # the command line as subprocesses
+SLOW = pytest.mark.slow  # the command line as a subprocess
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -22,6 +22,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@SLOW
 def test_chat_three_turns_writes_clips_conversation_and_tree(tmp_path):
     out = tmp_path / "chat"
     res = _run("chat", "--agent", str(DEFAULT_AGENT_PORTRAIT), "--user", str(DEFAULT_USER_PORTRAIT),
@@ -57,6 +58,7 @@ def test_user_mistakes_exit_2_with_one_line(tmp_path, capsys):
     assert not (tmp_path / "a.mp4").exists()
 
 
+@SLOW
 def test_no_traceback_from_the_real_command(tmp_path):
     res = _run(
         "say", "--portrait", str(tmp_path / "nope.png"), "--text", "hi", "--out", str(tmp_path / "o.mp4")

@@ -149,3 +149,12 @@ def test_turns_and_seed_limits_are_inclusive():
         ["chat", "--agent", "a", "--user", "b", "--turns", "20", "--seed", str(2**32 - 1), "--out-dir", "o"]
     )
     assert (args.turns, args.seed) == (20, 2**32 - 1)
+
+
+def test_python_m_warmchat_is_the_cli(monkeypatch, capsys):
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["warmchat", "say", "--text", "hi"])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_module("warmchat", run_name="__main__")
+    assert e.value.code == 2 and "--portrait" in capsys.readouterr().err  # the CLI's own usage error

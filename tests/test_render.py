@@ -177,6 +177,24 @@ def test_a_blink_closes_the_eye_with_skin_not_a_smear(astronaut_renderer):
     assert spread_shut < 0.5 * spread_open, (spread_shut, spread_open)
 
 
+def test_a_shut_lid_is_as_light_as_the_lid_skin_around_a_painted_eye(monalisa_face):
+    """The Mona Lisa's eyes sit in painted shadow: a lid filled from what rings the eye was a dark
+    patch that a tracker (and a viewer) read as an eye still open."""
+    r = WarpRenderer(monalisa_face)
+    shut_frame = r.render(expression(eyeBlinkLeft=1, eyeBlinkRight=1), REST_POSE)
+    lm = r.landmarks(expression(), REST_POSE)
+    grey = np.float32([0.299, 0.587, 0.114])
+    for k, (up, low) in enumerate(((F.EYE_R_UPPER, F.EYE_R_LOWER), (F.EYE_L_UPPER, F.EYE_L_LOWER))):
+        upper, lower = lm[up], lm[low]
+        lid = np.zeros(shut_frame.shape[:2], np.uint8)  # the upper half of the open eye
+        cv2.fillPoly(
+            lid, [np.round(np.concatenate([upper, ((upper + lower) / 2)[::-1]])).astype(np.int32)], 1
+        )
+        shut = float(np.median(shut_frame[lid > 0] @ grey))
+        skin = float(r.eyelids.lid[k] @ grey)  # the lid skin's middle tone, between lid line and crease
+        assert shut > 0.85 * skin, (k, shut, skin)
+
+
 def test_a_dipping_head_uncovers_background_not_a_copy_of_its_hair(astronaut_face):
     """The head drops 18 px and nods: the strip it uncovers at the top is the still background
     plate (the wall, the person painted out), not the hair's edge row pulled down as a stalk."""

@@ -23,9 +23,11 @@ import numpy as np
 from warmchat.render import face as F
 from warmchat.render.mouth import LUMA, SUB_BITS, box_around, poly_mask
 
-LASH_LIFT = 0.04  # iod: how far above the open lid line a shut lid also covers (lashes, liner)
+LASH_LIFT = 0.04  # iod: how far above the open lid line a shut lid covers at least (lashes, liner)
+LASH_LIFT_MAX = 0.1  # iod: ... and at most (heavy liner; further up is the crease and the brow)
 LASH_THICK = 0.018  # iod: width of the lash line drawn along a closing lid's edge
 LASH_ALPHA = 0.65  # its opacity at full blink
+LID_FLOOR = 0.9  # a shut lid's skin is no darker than this share of the lid skin's brightness
 EDGE_DARK = 0.12  # the lid's skin darkens by this much towards its edge (it curves away from the light)
 
 
@@ -66,7 +68,29 @@ class EyelidPainter:
             self.lash.append(np.percentile(dark, 5, axis=0).astype(np.float32) * 0.6)
         self.soft = max(0.5, self.iod / 140)  # edge blur that matches the portrait's scale
         self.down = np.asarray(geometry["down"], np.float32)  # the face's down axis (2,)
+        # Per eye: how far above the open lid line a shut lid covers (px): past the lashes and
+        # liner, however heavy this portrait's are.
+        self.lift = [
+            self._dark_above(image, pts[upper], self.lid[k]) for k, (upper, *_r) in enumerate(self.EYES)
+        ]
         self.skin, self.skin_ok = self._lid_texture(image, pts)
+
+    def _dark_above(self, image: np.ndarray, lid_line: np.ndarray, lid: np.ndarray) -> float:
+        """Pixels from the open lid line up to where the skin is lid-coloured again (lashes and
+        liner sit in between), the median over the lid's middle points, at least ``LASH_LIFT``
+        and at most ``LASH_LIFT_MAX`` of the iod."""
+        gray = (image.astype(np.float32) @ LUMA).astype(np.float32)
+        steps = np.arange(0.0, LASH_LIFT_MAX * self.iod, 0.5, dtype=np.float32)  # (S,)
+        mid = lid_line[2:-2] if len(lid_line) > 4 else lid_line  # (P, 2)
+        xy = mid[:, None, :] - self.down[None, None, :] * steps[None, :, None]  # (P, S, 2)
+        luma = cv2.remap(gray, xy[..., 0], xy[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        light = luma >= LID_FLOOR * float(lid @ LUMA)  # (P, S): back on the lid's skin
+        # The first step from which the rest of the way is skin (a stray light pixel in the
+        # lashes does not end them).
+        back = np.flip(np.cumprod(np.flip(light, 1), 1), 1).astype(bool)
+        first = np.where(back.any(1), back.argmax(1), len(steps) - 1)
+        dist = float(np.median(steps[first])) + 0.01 * self.iod
+        return float(np.clip(dist, LASH_LIFT * self.iod, LASH_LIFT_MAX * self.iod))
 
     def _lid_texture(self, image: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray | None, list[bool]]:
         """(H, W, 3) uint8: the portrait with each eye opening and its lashes filled in from the skin
@@ -86,7 +110,7 @@ class EyelidPainter:
         radius = max(2.0, 0.06 * self.iod)
         for k, (upper, lower, _above, corners, _ch) in enumerate(self.EYES):
             # The opening, grown upwards over the lashes and liner that sit above the lid line.
-            lift = pts[upper] - self.down[None] * (1.5 * LASH_LIFT * self.iod)
+            lift = pts[upper] - self.down[None] * (1.5 * self.lift[k])
             outline = _eye_outline(lift, pts[lower], (pts[corners[0]], pts[corners[1]]))
             x0, y0, x1, y1 = box_around(outline, (h, w), int(0.2 * self.iod) + 4)
             if x1 - x0 < 4 or y1 - y0 < 4:
@@ -99,7 +123,13 @@ class EyelidPainter:
             # Inpainting leaves streaks; blurred inside the hole the fill reads as smooth skin.
             smooth = cv2.GaussianBlur(patch, (0, 0), max(1.0, 0.02 * self.iod)).astype(np.float32)
             m = (cv2.GaussianBlur(hole, (0, 0), 1.5).astype(np.float32) / 255)[..., None]
-            out[y0:y1, x0:x1] = (patch * (1 - m) + smooth * m).clip(0, 255).astype(np.uint8)
+            fill = patch * (1 - m) + smooth * m
+            # The fill is drawn from what rings the eye, and heavy liner, lashes or a painted
+            # socket's shadow make it a dark patch where a shut lid is: a tracker (and a viewer)
+            # reads that as the eye still open. No darker than the lid skin, then (hue kept).
+            floor = LID_FLOOR * float(self.lid[k] @ LUMA)
+            gain = np.clip(floor / np.maximum(fill @ LUMA, 1.0), 1.0, 2.0)[..., None]
+            out[y0:y1, x0:x1] = (fill * (1 + (gain - 1) * m)).clip(0, 255).astype(np.uint8)
             filled[k] = True
         return (out if any(filled) else None), filled
 
@@ -132,7 +162,7 @@ class EyelidPainter:
             # Near shut, the band starts a little above the open lid line: the portrait's own
             # upper lashes and eyeliner sit on that line, and left there they draw the top of
             # an open eye over the closed lid (a tracker, like a viewer, reads it as open).
-            lift = float(np.clip((b - 0.5) / 0.5, 0, 1)) * LASH_LIFT * self.iod
+            lift = float(np.clip((b - 0.5) / 0.5, 0, 1)) * self.lift[k]
             taper = np.sqrt(np.sin(np.linspace(0, np.pi, len(upper), dtype=np.float32)).clip(0, 1))[:, None]
             lid_open = lid_open - self.down[None] * (lift * taper)
             cs = (pts[corners[0]].astype(np.float32), pts[corners[1]].astype(np.float32))
@@ -179,7 +209,10 @@ class EyelidPainter:
             # Feather the top: where the lid meets the skin above, no edge may show (a
             # tracker, like a viewer, would take it for the lid line of an open eye).
             # Shut, the feather is short: what it would let through is the portrait's own lashes.
-            feather = np.clip(depth[..., 0] / (0.35 - 0.2 * shut), 0, 1) ** 0.7
+            # Over the lashes and liner above the open lid line, the lid blends in all the way:
+            # a patch with an edge there draws the top of an open eye again.
+            flen = max(0.35 - 0.2 * shut, min(0.6, lift / max(bottom - top, 1.0)))
+            feather = np.clip(depth[..., 0] / flen, 0, 1) ** 0.7
             a = (cover * feather * min(1.0, (b - 0.15) / 0.45))[..., None]
             out = roi * (1 - a) + (skin + detail) * a
             # 3. Lashes along the lid's edge, as it comes down.

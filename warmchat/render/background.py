@@ -98,7 +98,10 @@ class BackgroundPlate:
         # moves with the head, so it must not stay in the plate either: left there, a nod
         # uncovers a second copy of it above the head. Inside the head's region the plate
         # paints out anything the segmenter gives a fair chance of being the person.
-        unsure = (region > 0) & (self._person > UNSURE_PERSON) & (self._person <= 0.3)
+        # Up to the picture's top edge too: a cap or hair cut off by the edge moves with the head
+        # all the same, and above the ring is where a nod uncovers the most.
+        up = np.maximum.accumulate((region > 0)[::-1], axis=0)[::-1]  # each column: the region and above
+        unsure = up & (self._person > UNSURE_PERSON) & (self._person <= 0.3)
         if unsure.sum() > 0.002 * s * s:
             self.plate = self._paint_out((self._person > 0.3) | unsure)
 

@@ -59,9 +59,19 @@ def test_turns_return_video_and_a_growing_tree_and_bad_input_loses_nothing(app_u
 
 def test_the_page_says_what_runs_each_stage(app_url):
     status = Client(app_url, verbose=False).predict(api_name="/status")
-    for stage in ("text emotion", "dialogue", "speech", "lips", "listener", "head motion", "face tracker"):
+    for stage in (
+        "text emotion",
+        "dialogue",
+        "speech",
+        "ears",
+        "lips",
+        "listener",
+        "head motion",
+        "face tracker",
+    ):
         assert f"**{stage}**" in status
     assert "offline engine" in status and "learned audio2expr" in status and "CRHMG" in status
+    assert "Whisper tiny.en" in status
 
 
 def test_the_turn_streams_to_the_client_reply_first_then_playable_video(app_url, tmp_path):
@@ -111,10 +121,17 @@ def _bad_inputs(tmp_path):
     tiny.save(tmp_path / "tiny.png")
     # HEIC that Pillow (without a HEIF plug-in) cannot read: the right header, no picture.
     (tmp_path / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00" + bytes(200))
-    # Speech driven into hard clipping (still usable), and a recording over the 30 s limit.
+    # Speech driven into hard clipping (still understood), a hum with no speech in it, and a
+    # recording over the 30 s limit.
+    from warmchat.speech import EspeakTTS
+
+    voice = EspeakTTS().synthesize("I planted tomatoes in my garden today.", voice="en-us+m3").audio
+    save_wav(
+        tmp_path / "clipped.wav", np.clip(4 * voice / np.abs(voice).max(), -1, 1).astype(np.float32), 22050
+    )
     t = np.arange(3 * 22050) / 22050
-    voice = np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 3 * t) > 0)  # syllable-like bursts
-    save_wav(tmp_path / "clipped.wav", np.clip(4 * voice, -1, 1).astype(np.float32), 22050)
+    hum = np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 3 * t) > 0)  # bursts of a hum, like syllables
+    save_wav(tmp_path / "hum.wav", (0.5 * hum).astype(np.float32), 22050)
     save_wav(
         tmp_path / "long.wav",
         (0.2 * np.sin(2 * np.pi * 200 * np.arange(40 * 16000) / 16000)).astype(np.float32),
@@ -144,6 +161,10 @@ def test_bad_inputs_get_clear_messages_and_lose_nothing(app_url, tmp_path):
         (
             dict(message="", agent_img=agent, user_img=user, audio=handle_file(str(files / "silent.wav"))),
             "silent",
+        ),
+        (
+            dict(message="", agent_img=agent, user_img=user, audio=handle_file(str(files / "hum.wav"))),
+            "No speech heard",
         ),
         (
             dict(message="", agent_img=agent, user_img=user, audio=handle_file(str(files / "broken.wav"))),
@@ -177,7 +198,8 @@ def test_bad_inputs_get_clear_messages_and_lose_nothing(app_url, tmp_path):
         api_name="/send",
     )
     assert out[0] and len(out[2]) == 6 and "biblioteca" in str(out[2][-2])  # spoken and answered
-    # A CMYK JPEG and a grayscale picture are faces like any other; clipped speech still speaks.
+    # A CMYK JPEG and a grayscale picture are faces like any other; clipped speech still speaks and
+    # is understood.
     out = client.predict(
         message="",
         agent_img=handle_file(str(files / "cmyk.jpg")),
@@ -185,7 +207,7 @@ def test_bad_inputs_get_clear_messages_and_lose_nothing(app_url, tmp_path):
         **{**base, "audio": handle_file(str(files / "clipped.wav"))},
         api_name="/send",
     )
-    assert out[0]  # the turn's clip
+    assert out[0] and "tomatoes" in str(out[2][-2]).lower()  # the turn's clip; the words were heard
     # Every good turn is still on the path, none of the bad ones.
     assert len(out[2]) == 8
 

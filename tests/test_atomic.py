@@ -21,13 +21,8 @@ def test_a_turn_that_fails_half_way_is_rolled_back(tmp_path, pipe):
     state = conv.user.state.expression.copy()
     # A seed numpy refuses fails after the user's node is in the tree and its recording saved.
     conv.seed = -1
-    speech = tmp_path / "me.wav"
-    t = np.arange(22050) / 22050
-    save_wav(
-        speech,
-        (0.3 * np.sin(2 * np.pi * 160 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32),
-        22050,
-    )
+    said = pipe.tts.synthesize("I recorded this at home.", voice="en-us+m3")
+    speech = save_wav(tmp_path / "me.wav", said.audio, said.sample_rate)
     with pytest.raises(ValueError):
         pipe.run_turn(conv, None, user_audio=speech)
     with pytest.raises(ValueError):

@@ -23,11 +23,16 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 
 @SLOW
-def test_chat_three_turns_writes_clips_conversation_and_tree(tmp_path):
+def test_chat_three_turns_from_a_recording_writes_clips_conversation_and_tree(tmp_path):
+    from warmchat.speech import EspeakTTS, save_wav
+
+    said = EspeakTTS().synthesize("I finally finished my first marathon!", voice="en-us+m3")
+    wav = save_wav(tmp_path / "me.wav", said.audio, said.sample_rate)
     out = tmp_path / "chat"
     res = _run("chat", "--agent", str(DEFAULT_AGENT_PORTRAIT), "--user", str(DEFAULT_USER_PORTRAIT),
-               "--message", "I finally finished my first marathon!", "--turns", "3", "--out-dir", str(out))  # fmt: skip
+               "--audio", str(wav), "--turns", "3", "--out-dir", str(out))  # fmt: skip
     assert res.returncode == 0, res.stderr
+    assert (out / "user_001.wav").is_file()  # the recording is kept: it is what the avatar said
     for i in (1, 2, 3):
         assert (out / f"turn_{i:03d}.mp4").stat().st_size > 10_000
     assert (out / "conversation.mp4").stat().st_size > 30_000
@@ -37,6 +42,7 @@ def test_chat_three_turns_writes_clips_conversation_and_tree(tmp_path):
     assert [n["role"] for n in nodes] == ["user", "agent"] * 3
     assert all(set(n["emotion"]["dist"]) >= {"happy", "sad", "neutral"} for n in nodes)
     assert len({n["text"] for n in nodes}) == 6  # nobody repeats a line
+    assert "marathon" in nodes[0]["text"].lower()  # the recording was heard
 
 
 def test_user_mistakes_exit_2_with_one_line(tmp_path, capsys):
@@ -50,6 +56,7 @@ def test_user_mistakes_exit_2_with_one_line(tmp_path, capsys):
         ["say", "--portrait", str(DEFAULT_AGENT_PORTRAIT), "--text", "   ", "--out", str(tmp_path / "a.mp4")],
         ["say", "--portrait", str(DEFAULT_AGENT_PORTRAIT), "--audio", str(not_image), "--out", str(tmp_path / "a.mp4")],
         ["chat", "--agent", str(DEFAULT_AGENT_PORTRAIT), "--user", str(DEFAULT_USER_PORTRAIT), "--message", "", "--out-dir", str(tmp_path)],
+        ["chat", "--agent", str(DEFAULT_AGENT_PORTRAIT), "--user", str(DEFAULT_USER_PORTRAIT), "--audio", str(tmp_path / "gone.wav"), "--out-dir", str(tmp_path)],
     ]  # fmt: skip
     for argv in cases:
         assert main(argv) == 2, argv

@@ -98,13 +98,17 @@ def test_the_users_own_recording_drives_their_avatar(pipe, tmp_path):
     from warmchat.render.video import ffmpeg_exe
     from warmchat.speech import save_wav
 
-    speech = pipe.tts.synthesize("This is my own voice, recorded at home.", voice="en-us+m3")
+    speech = pipe.tts.synthesize("My grandmother passed away last night.", voice="en-us+m3")
     wav = save_wav(tmp_path / "me.wav", speech.audio, speech.sample_rate)
     mp3 = tmp_path / "me.mp3"
     subprocess.run([ffmpeg_exe(), "-y", "-v", "error", "-i", str(wav), "-ar", "44100", str(mp3)], check=True)
     conv = pipe.new_conversation(DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, work_dir=tmp_path / "c")
     r = pipe.run_turn(conv, None, user_audio=mp3)
-    assert r.user_node.text == "(a spoken message)"
+    # Heard: the transcript is the user's words, read for their emotion, answered and saved.
+    assert "grandmother" in r.user_node.text.lower() and "night" in r.user_node.text.lower()
+    assert r.user_node.emotion.dominant == "sad" and r.user_node.audio_path == "user_001.wav"
+    saved = json.loads((conv.work_dir / "itt.json").read_text())
+    assert any("grandmother" in n["text"].lower() for n in saved["nodes"] if n["role"] == "user")
     assert r.duration_s > speech.duration + 1.0  # the recording, then the agent's reply
     d = media_durations(r.clip)
     assert abs(d["video"] - d["audio"]) < 0.1
@@ -117,8 +121,9 @@ def test_status_names_the_back_end_of_every_stage_and_why_one_fell_back(tmp_path
 
     pipe = WarmChatPipeline.from_config(PipelineConfig(speaker="viseme"))
     st = pipe.status()
-    assert set(st) == {"text emotion", "dialogue", "speech", "lips", "listener", "head motion",
+    assert set(st) == {"text emotion", "dialogue", "speech", "ears", "lips", "listener", "head motion",
                        "face tracker", "renderer"}  # fmt: skip
+    assert st["ears"].startswith("Whisper tiny.en")
     assert st["text emotion"].startswith("sentence embeddings") and st["dialogue"].startswith("offline")
     assert (
         st["lips"] == "hand-made visemes"

@@ -154,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--message", help="the user's first message; without it the second persona opens (agent <-> agent)"
     )
+    c.add_argument(
+        "--audio",
+        help="the user's first message as a recording (wav, mp3, ...): transcribed, and spoken as it is",
+    )
     c.add_argument("--resume", help="a folder written by an earlier `chat` (or saved by the app) to continue")
     c.add_argument(
         "--turns",
@@ -234,6 +238,10 @@ def _chat(args) -> int:
         )
     if args.message is not None:
         check_message(args.message, 10_000)  # fail fast, before loading anything
+    if args.audio is not None and not Path(args.audio).is_file():
+        raise UserInputError(
+            f"--audio {args.audio!r} not found: pass a recording (wav, mp3, ogg, flac, m4a)."
+        )
     if args.resume is not None and not Path(args.resume).is_dir():
         raise UserInputError(
             f"--resume {args.resume!r} is not a folder: pass the folder an earlier `chat` (or the app) wrote."
@@ -247,13 +255,13 @@ def _chat(args) -> int:
         conv = pipe.new_conversation(args.agent, args.user, work_dir=out)
     for n in conv.notices:
         print(f"note: {n}")
-    message = args.message
+    message, audio = args.message, args.audio
     for i in range(args.turns):
-        if i > 0 or message is None:
-            message, _, notice = pipe.next_user_message(conv)
+        if i > 0 or (message is None and audio is None):
+            (message, _, notice), audio = pipe.next_user_message(conv), None
             if notice:
                 print(f"note: {notice}")
-        r = pipe.run_turn(conv, message)
+        r = pipe.run_turn(conv, message, user_audio=audio)
         for n in r.notices:
             print(f"note: {n}")
         print(f"turn {conv.turn}: {conv.user.name} ({r.user_node.emotion}): {r.user_node.text}")

@@ -13,7 +13,7 @@ from warmchat.emotion import ClassifierConfig
 from warmchat.render.face import PortraitConfig
 from warmchat.render.video import SegmentConfig
 from warmchat.render.warp import WarpConfig
-from warmchat.speech import TTSConfig
+from warmchat.speech import ASRConfig, TTSConfig
 from warmchat.tree import TraversalConfig
 
 
@@ -39,3 +39,4 @@ class PipelineConfig:
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)  # text emotion
     llm: LLMConfig | None = None  # the chat model; None: from OPENAI_* in the environment (else offline)
     tts: TTSConfig = field(default_factory=TTSConfig)  # eSpeak's rate, pitch and limits
+    asr: ASRConfig = field(default_factory=ASRConfig)  # how recorded messages are transcribed

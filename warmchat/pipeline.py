@@ -51,7 +51,7 @@ from warmchat.render.video import Mp4Writer, SegmentedClipWriter, concat_mp4
 from warmchat.render.warp import WarpRenderer
 from warmchat.reply import PendingReply, next_user_line
 from warmchat.script import ScriptLine
-from warmchat.speech import EspeakTTS, Speech, load_audio, pad_to_frames, save_wav
+from warmchat.speech import EspeakTTS, Speech, Transcriber, load_audio, pad_to_frames, save_wav
 from warmchat.stage import Stage
 from warmchat.tree import ITT, Node
 
@@ -71,13 +71,13 @@ class WarmChatPipeline:
         classifier: TextEmotionClassifier | None = None,
         motion: MotionPlanner | None = None,
         tracer: FaceTracer | None = None,
+        ears: Transcriber | None = None,
     ) -> None:
         """Components not given are built from ``config``: the cheap ones now, the text
-        classifier and the dialogue engine on first use (so ``say`` starts fast; the app
-        calls ``preload()`` so its first turn does not wait). ``from_config`` builds all now."""
+        classifier, the dialogue engine and the ears on first use (so ``say`` starts fast; the
+        app calls ``preload()`` so its first turn does not wait). ``from_config`` builds all now."""
         self.cfg = cfg = config or PipelineConfig()
-        self._classifier = classifier
-        self._dialogue = dialogue
+        self._classifier, self._dialogue, self._ears = classifier, dialogue, ears
         self._lazy_lock = threading.Lock()  # two first turns at once must not load two models
         self.tts = tts or EspeakTTS(cfg.tts)
         self.motion = motion or MotionPlanner(cfg.speaker, cfg.expression_strength, cfg.liveliness)
@@ -89,7 +89,7 @@ class WarmChatPipeline:
         """Every component built now, from one config tree: the constructor builds the cheap
         ones, and asking for the dialogue engine builds it and the text classifier it reads with."""
         pipe = cls(config)
-        _ = pipe.dialogue
+        _ = pipe.dialogue, pipe.ears
         return pipe
 
     @property
@@ -98,6 +98,12 @@ class WarmChatPipeline:
             if self._classifier is None:
                 self._classifier = TextEmotionClassifier(self.cfg.classifier)
             return self._classifier
+
+    @property
+    def ears(self) -> Transcriber:
+        with self._lazy_lock:
+            self._ears = self._ears or Transcriber(self.cfg.asr)
+            return self._ears
 
     @property
     def dialogue(self) -> DialogueEngine:
@@ -115,6 +121,7 @@ class WarmChatPipeline:
             "text emotion": self.classifier.describe(),
             "dialogue": self.dialogue.describe(),
             "speech": f"eSpeak NG (voices {self.cfg.agent_voice} and {self.cfg.user_voice})",
+            "ears": self.ears.describe(),
             **self.motion.describe(),
             "face tracker": self.tracer.describe(),
             "renderer": "mesh warp on the CPU",
@@ -126,6 +133,7 @@ class WarmChatPipeline:
         self.classifier.classify("hello")
         _ = self.dialogue
         speech = self.tts.synthesize("Hi.")
+        self.ears.transcribe(speech)
         # MediaPipe and the motion models pay about a second on first use; a
         # few frames of one avatar pay it here.
         av = self.make_avatar(DEFAULT_AGENT_PORTRAIT, "warm-up", self.cfg.agent_voice, DEFAULT_PERSONA)
@@ -215,7 +223,8 @@ class WarmChatPipeline:
             audio_name = None
             if user_audio is not None:
                 user_speech = load_audio(user_audio, self.tts.sample_rate, cfg.max_user_audio_s)
-                text = " ".join((message or "").split()) or "(a spoken message)"
+                text, heard = self.ears.heard(user_speech, message)  # typed words win; else the transcript
+                notices += [heard] if heard else []
                 audio_name = f"user_{conv.turn + 1:03d}.wav"  # kept, so a regenerated reply can replay it
                 save_wav(conv.work_dir / audio_name, user_speech.audio, user_speech.sample_rate)
             else:
@@ -363,9 +372,8 @@ class WarmChatPipeline:
                     utterances.append((av, speech, node))
                 hooks.reply(node)
                 clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
-                part = hooks.part(
-                    k / len(plan), min(1.0, (k + 2) / len(plan))
-                )  # this clip's share of the bar
+                done = min(1.0, (k + 2) / len(plan))
+                part = hooks.part(k / len(plan), done)  # this clip's share of the bar
                 rng = np.random.default_rng([conv.seed, conv.turn])
                 with self.stage.clip(conv, clip, t0, {}, part) as video:
                     share = 0.9 / len(utterances)
@@ -377,10 +385,7 @@ class WarmChatPipeline:
                 conv.record_states(node)
                 conv.turn += 1
                 clips.append(clip)
-                hooks.progress(
-                    min(1.0, (k + 2) / len(plan)),
-                    f"Rendered lines {k + 1}-{min(k + 2, len(plan))} of {len(plan)}",
-                )
+                hooks.progress(done, f"Rendered lines {k + 1}-{min(k + 2, len(plan))} of {len(plan)}")
             self.save_conversation(conv)
             return clips
 

@@ -1,5 +1,7 @@
-"""Speech: eSpeak NG text to speech with phoneme timings, audio loading and loudness."""
+"""Speech: eSpeak NG text to speech with phoneme timings, audio loading and loudness, and ears
+(recorded messages transcribed by Whisper)."""
 
+from warmchat.speech.asr import ASRConfig, Transcriber, Transcript
 from warmchat.speech.audio import load_audio, loudness_envelope, pad_to_frames, save_wav
 from warmchat.speech.tts import (
     PROSODY,
@@ -12,10 +14,13 @@ from warmchat.speech.tts import (
 
 __all__ = [
     "PROSODY",
+    "ASRConfig",
     "EspeakTTS",
     "Phoneme",
     "Speech",
     "TTSConfig",
+    "Transcriber",
+    "Transcript",
     "load_audio",
     "loudness_envelope",
     "pad_to_frames",

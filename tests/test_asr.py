@@ -47,3 +47,14 @@ def test_without_a_model_a_recording_is_spoken_with_a_notice(pipe, tmp_path):
         assert ears.describe().startswith("none: ") and why in ears.describe()
         text, notice = ears.heard(speech, None)
         assert text == "(a spoken message)" and "not transcribed" in notice and why in notice
+
+
+def test_the_benchs_word_error_rate():
+    from warmchat.bench.run import word_error_rate
+
+    assert word_error_rate("What is the capital of Australia?", "what is the capital of australia") == 0
+    assert word_error_rate("I just got the job.", "I just cannot the job") == pytest.approx(1 / 5)  # one swap
+    assert word_error_rate("Thank you, that helps.", "thank you that really helps") == pytest.approx(
+        1 / 4
+    )  # one in
+    assert word_error_rate("Hello there.", "") == 1.0 and word_error_rate("", "") == 0.0

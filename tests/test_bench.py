@@ -126,10 +126,13 @@ def test_quick_bench_command_writes_json(tmp_path, capsys):
     from warmchat.cli import main
 
     out = tmp_path / "b.json"
-    assert main(["bench", "--quick", "--sections", "text_emotion,identity", "--json", str(out)]) == 0
+    assert main(["bench", "--quick", "--sections", "text_emotion,identity,ears", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["text_emotion"]["embedding_accuracy"] >= 0.7
     assert result["identity"]["astronaut"]["background_ssim"] > 0.9
+    ears = result["ears"]  # eSpeak in three voices is understood; noise and a hum are no speech
+    assert ears["utterances"] == 12 and ears["word_error_rate_mean"] < 0.35
+    assert ears["no_speech_heard_as_none"] == {"noise": True, "hum": True}
     assert result["status"]["lips"] == "learned audio2expr" and result["status"]["dialogue"].startswith(
         "offline"
     )

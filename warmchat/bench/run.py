@@ -462,6 +462,63 @@ def bench_text_emotion(quick: bool) -> dict:
     return out
 
 
+# ----------------------------------------------------------------------------- ears
+EARS_SENTENCES = (
+    "I just got the job I wanted.", "My grandmother passed away last night.",
+    "What is the capital of Australia?", "This traffic is driving me crazy!",
+    "Can we talk about something else, please?", "I planted tomatoes in my garden today.",
+    "The airline lost my luggage again.", "Thank you, that really helps.",
+)  # fmt: skip
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c if c.isalnum() or c in " '" else " " for c in text.lower()).split()
+
+
+def word_error_rate(ref: str, hyp: str) -> float:
+    """Word-level edit distance over the reference's word count (case and punctuation ignored)."""
+    r, h = _words(ref), _words(hyp)
+    d = np.arange(len(h) + 1)
+    for i, rw in enumerate(r, 1):
+        prev, d[0] = d.copy(), i
+        for j, hw in enumerate(h, 1):
+            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (rw != hw))
+    return float(d[len(h)]) / max(len(r), 1)
+
+
+def bench_ears(pipe, quick: bool) -> dict:
+    """Transcription of recorded messages: word error rate on eSpeak speech in both avatars'
+    voices, seconds per second of audio, and whether recordings with no speech are heard as none."""
+    ears = pipe.ears
+    if ears.model is None:
+        return na(ears.fallback_reason or "no model")
+    texts = EARS_SENTENCES[:4] if quick else EARS_SENTENCES
+    wer, secs, dur = [], 0.0, 0.0
+    for voice in (pipe.cfg.agent_voice, pipe.cfg.user_voice, "en-us+m3"):
+        for text in texts:
+            speech = pipe.tts.synthesize(text, voice=voice)
+            heard = ears.transcribe(speech)
+            wer.append(word_error_rate(text, heard.text))
+            secs, dur = secs + heard.seconds, dur + speech.duration
+    t = np.arange(3 * 22050) / 22050
+    rng = np.random.default_rng(0)
+    quiet = {
+        "noise": 0.05 * rng.standard_normal(len(t)),
+        "hum": 0.3 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 3 * t) > 0),
+    }
+    from warmchat.speech import Speech
+
+    empty = {k: ears.transcribe(Speech(a.astype(np.float32), 22050, [])).text == "" for k, a in quiet.items()}
+    return {
+        "model": ears.describe(),
+        "utterances": len(wer),
+        "word_error_rate_mean": float(np.mean(wer)),
+        "utterances_word_perfect": float(np.mean([w == 0 for w in wer])),
+        "seconds_per_audio_second": secs / dur,
+        "no_speech_heard_as_none": empty,
+    }
+
+
 # ----------------------------------------------------------------------------- 7. faces
 def bench_faces(quick: bool, log=print) -> dict:
     """Issue 12's faces bench (see ``warmchat.bench.faces``); the contact sheet is written only by its own CLI."""
@@ -471,7 +528,7 @@ def bench_faces(quick: bool, log=print) -> dict:
 
 
 # ----------------------------------------------------------------------------- runner
-SECTIONS = ("speed", "lipsync", "identity", "emotion", "motion", "head", "text_emotion", "faces")
+SECTIONS = ("speed", "lipsync", "identity", "emotion", "motion", "head", "text_emotion", "ears", "faces")
 SLOW_SECTIONS = ("faces",)  # left out of --quick unless named
 
 
@@ -507,6 +564,7 @@ def run(quick: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) ->
                 "motion": lambda: bench_motion(pipe, work, quick),
                 "head": lambda: bench_head(pipe, quick),
                 "text_emotion": lambda: bench_text_emotion(quick),
+                "ears": lambda: bench_ears(pipe, quick),
                 "faces": lambda: bench_faces(quick, log),
             }[name]
             result[name] = fn()
@@ -578,6 +636,7 @@ def headline(result: dict) -> dict:
         "fer_agreement": ("emotion", "fer_mean_agreement"),
         "happy_corner_lift": ("emotion", "happy", "corner_lift_vs_neutral"),
         "text_emotion_accuracy": ("text_emotion", "embedding_accuracy"),
+        "ears_word_error_rate": ("ears", "word_error_rate_mean"),
         "head_within_real_range": ("head", "within_real_range"),
         "head_seam_60s": ("head", "seam_60s_max_over_p999"),
         "faces_fer_emotions": ("faces", "expression", "fer_share_mean_emotions"),

@@ -25,7 +25,7 @@ from warmchat.emotion import EMOTIONS
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 from warmchat.pipeline import WarmChatPipeline
 from warmchat.render.video import put_ffmpeg_on_path
-from warmchat.speech import EspeakTTS
+from warmchat.speech import TTS
 from warmchat.tree import ITT
 from warmchat.tree_view import tree_figure
 
@@ -209,10 +209,8 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
             replay_btn = gr.Button("Replay", variant="primary")
         with gr.Tab("Settings"):
             with gr.Row():
-                agent_voice = gr.Dropdown(
-                    EspeakTTS.voices(), value=PIPELINE.cfg.agent_voice, label="Agent's voice"
-                )
-                user_voice = gr.Dropdown(EspeakTTS.voices(), value=PIPELINE.cfg.user_voice,
+                agent_voice = gr.Dropdown(TTS.voices(), value=PIPELINE.cfg.agent_voice, label="Agent's voice")
+                user_voice = gr.Dropdown(TTS.voices(), value=PIPELINE.cfg.user_voice,
                                          label="Your avatar's voice")  # fmt: skip
                 liveliness = gr.Slider(0, 2, value=1.0, step=0.1, label="Head-motion liveliness")
                 strength = gr.Slider(0, 2, value=1.0, step=0.1, label="Expression strength")

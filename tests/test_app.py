@@ -23,11 +23,11 @@ def app_url(app):
     return app.url  # the session's app (conftest): python app.py on a free loopback port
 
 
-def _send(client: Client, message: str, continue_from: str | None = None):
+def _send(client: Client, message: str, continue_from: str | None = None, **voices):
     """One turn through the API; returns (turn clip, whole clip, chat, tree plot, notices)."""
     args = dict(
         message=message, agent_img=handle_file(str(DEFAULT_AGENT_PORTRAIT)), user_img=handle_file(str(DEFAULT_USER_PORTRAIT)),
-        emotion="auto", intensity=0.7, audio=None,
+        emotion="auto", intensity=0.7, audio=None, **voices,
     )  # fmt: skip
     if continue_from:
         args["continue_from"] = continue_from
@@ -51,7 +51,12 @@ def test_turns_return_video_and_a_growing_tree_and_bad_input_loses_nothing(app_u
     with pytest.raises(REFUSED, match="empty"):
         _send(client, "   ")
 
-    turn2, whole2, chat2, plot2, _ = _send(client, "Thank you! I start on Monday.")
+    # The next turn with the neural voices (the Settings tab's dropdowns).
+    turn2, whole2, chat2, plot2, _ = _send(
+        client, "Thank you! I start on Monday.", agent_voice="heart", user_voice="joe"
+    )
+    d2 = media_durations(turn2)
+    assert d2["video"] > 2 and abs(d2["video"] - d2["audio"]) < 0.1
     assert len(chat2) == 4  # the turn before the bad input is still there
     assert len(_tree_texts(plot2)) == 4
     assert media_durations(whole2)["video"] > media_durations(turn2)["video"] + 2

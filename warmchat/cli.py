@@ -128,6 +128,18 @@ def _add_speaker(parser: argparse.ArgumentParser) -> None:
         help="what moves the lips: the learned audio-to-expression model (default) "
         "or the hand-made viseme rules",
     )
+    # The voices: "heart" and "joe" are neural (English), the rest eSpeak NG names ("en-us+f3").
+    parser.add_argument("--agent-voice", help="voice of the agent (left; `say`'s avatar): heart, joe (neural) "
+                        "or an eSpeak name (default en-us+f3)")  # fmt: skip
+    parser.add_argument("--user-voice", help="voice of the user's avatar (right; default en-gb+f4)")
+
+
+def _config(args):
+    """The pipeline's config from the options every rendering command shares."""
+    from warmchat.config import PipelineConfig
+
+    voices = {k: v for k, v in (("agent_voice", args.agent_voice), ("user_voice", args.user_voice)) if v}
+    return PipelineConfig(seed=args.seed, speaker=args.speaker, **voices)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,14 +227,14 @@ def _bench(args) -> int:
 
 
 def _say(args) -> int:
-    from warmchat.pipeline import PipelineConfig, WarmChatPipeline
+    from warmchat.pipeline import WarmChatPipeline
 
     emotion = EmotionState.of(check_emotion_name(args.emotion), check_intensity(args.intensity))
     out = Path(args.out)
     if out.suffix.lower() != ".mp4":
         raise UserInputError(f"--out {args.out!r} must end in .mp4.")
     _check_out_file(args.out)  # before any model loads
-    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed, speaker=args.speaker))
+    pipe = WarmChatPipeline(_config(args))
     t = time.perf_counter()
     pipe.say(args.portrait, out, text=args.text, audio=args.audio, emotion=emotion, seed=args.seed)
     print(f"wrote {out} in {time.perf_counter() - t:.1f} s")
@@ -230,7 +242,7 @@ def _say(args) -> int:
 
 
 def _chat(args) -> int:
-    from warmchat.pipeline import PipelineConfig, WarmChatPipeline, check_message
+    from warmchat.pipeline import WarmChatPipeline, check_message
 
     if args.resume is None and not (args.agent and args.user):
         raise UserInputError(
@@ -247,7 +259,7 @@ def _chat(args) -> int:
             f"--resume {args.resume!r} is not a folder: pass the folder an earlier `chat` (or the app) wrote."
         )
     out = _check_out_dir(args.out_dir)
-    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed, speaker=args.speaker))
+    pipe = WarmChatPipeline(_config(args))
     if args.resume:
         conv = pipe.load_conversation(args.resume, work_dir=out)
         print(f"resumed {args.resume}: {len(conv.tree)} utterances, continuing in {out}")
@@ -274,12 +286,12 @@ def _chat(args) -> int:
 
 def _replay(args) -> int:
     from warmchat.hooks import Progress
-    from warmchat.pipeline import PipelineConfig, WarmChatPipeline
+    from warmchat.pipeline import WarmChatPipeline
     from warmchat.script import parse_script
 
     lines = parse_script(Path(args.script)) if Path(args.script).suffix else parse_script(args.script)
     out = _check_out_dir(args.out_dir)
-    pipe = WarmChatPipeline(PipelineConfig(seed=args.seed, speaker=args.speaker))
+    pipe = WarmChatPipeline(_config(args))
     conv = pipe.new_conversation(args.agent, args.user, work_dir=out)
     clips = pipe.replay(conv, lines, Progress(lambda f, d: d.startswith("Rendered") and print(f"  {d}")))
     joined = pipe.join(conv, out / "conversation.mp4")

@@ -13,7 +13,7 @@ from warmchat.emotion import ClassifierConfig
 from warmchat.render.face import PortraitConfig
 from warmchat.render.video import SegmentConfig
 from warmchat.render.warp import WarpConfig
-from warmchat.speech import ASRConfig, TTSConfig
+from warmchat.speech import ASRConfig, NeuralConfig, TTSConfig
 from warmchat.tree import TraversalConfig
 
 
@@ -24,8 +24,8 @@ class PipelineConfig:
     portrait: PortraitConfig = field(default_factory=PortraitConfig)  # crop size and framing
     warp: WarpConfig = field(default_factory=WarpConfig)  # renderer settings
     traversal: TraversalConfig = field(default_factory=TraversalConfig)  # ITT emotion weighting
-    agent_voice: str = "en-us+f3"  # eSpeak voice of the agent (left avatar)
-    user_voice: str = "en-gb+f4"  # eSpeak voice of the user's avatar (right)
+    agent_voice: str = "en-us+f3"  # voice of the agent (left): an eSpeak name, or "heart" / "joe" (neural)
+    user_voice: str = "en-gb+f4"  # voice of the user's avatar (right), the same kinds
     max_message_chars: int = 400  # longer messages are cut at a sentence end, with a notice
     tail_s: float = 0.4  # quiet time after each utterance before the roles switch
     expression_strength: float = 1.0  # scales every emotion shown on the faces
@@ -40,3 +40,4 @@ class PipelineConfig:
     llm: LLMConfig | None = None  # the chat model; None: from OPENAI_* in the environment (else offline)
     tts: TTSConfig = field(default_factory=TTSConfig)  # eSpeak's rate, pitch and limits
     asr: ASRConfig = field(default_factory=ASRConfig)  # how recorded messages are transcribed
+    neural: NeuralConfig = field(default_factory=NeuralConfig)  # the neural voices' models and threads

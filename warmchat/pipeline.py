@@ -51,7 +51,7 @@ from warmchat.render.video import Mp4Writer, SegmentedClipWriter, concat_mp4
 from warmchat.render.warp import WarpRenderer
 from warmchat.reply import PendingReply, next_user_line
 from warmchat.script import ScriptLine
-from warmchat.speech import EspeakTTS, Speech, Transcriber, load_audio, pad_to_frames, save_wav
+from warmchat.speech import NEURAL_VOICES, TTS, Speech, Transcriber, load_audio, pad_to_frames, save_wav
 from warmchat.stage import Stage
 from warmchat.tree import ITT, Node
 
@@ -67,7 +67,7 @@ class WarmChatPipeline:
         self,
         config: PipelineConfig | None = None,
         dialogue: DialogueEngine | None = None,
-        tts: EspeakTTS | None = None,
+        tts: TTS | None = None,
         classifier: TextEmotionClassifier | None = None,
         motion: MotionPlanner | None = None,
         tracer: FaceTracer | None = None,
@@ -79,7 +79,7 @@ class WarmChatPipeline:
         self.cfg = cfg = config or PipelineConfig()
         self._classifier, self._dialogue, self._ears = classifier, dialogue, ears
         self._lazy_lock = threading.Lock()  # two first turns at once must not load two models
-        self.tts = tts or EspeakTTS(cfg.tts)
+        self.tts = tts or TTS(cfg.tts, cfg.neural)
         self.motion = motion or MotionPlanner(cfg.speaker, cfg.expression_strength, cfg.liveliness)
         self.stage = Stage(cfg, self.motion, self.tts.sample_rate)  # plans and renders utterances
         self.tracer = tracer or FaceTracer()  # MediaPipe; remembers the last few portraits traced
@@ -120,7 +120,9 @@ class WarmChatPipeline:
         return {
             "text emotion": self.classifier.describe(),
             "dialogue": self.dialogue.describe(),
-            "speech": f"eSpeak NG (voices {self.cfg.agent_voice} and {self.cfg.user_voice})",
+            "speech": "; ".join(
+                self.tts.describe_voice(v) for v in (self.cfg.agent_voice, self.cfg.user_voice)
+            ),
             "ears": self.ears.describe(),
             **self.motion.describe(),
             "face tracker": self.tracer.describe(),
@@ -134,6 +136,7 @@ class WarmChatPipeline:
         _ = self.dialogue
         speech = self.tts.synthesize("Hi.")
         self.ears.transcribe(speech)
+        _ = [self.tts.synthesize("Hi.", voice=v) for v in NEURAL_VOICES]  # load them: a visitor may pick one
         # MediaPipe and the motion models pay about a second on first use; a
         # few frames of one avatar pay it here.
         av = self.make_avatar(DEFAULT_AGENT_PORTRAIT, "warm-up", self.cfg.agent_voice, DEFAULT_PERSONA)

@@ -17,7 +17,7 @@ from warmchat.conversation import Conversation
 from warmchat.dialogue.base import DialogueEngine, Utterance, swap_roles
 from warmchat.emotion import EmotionState
 from warmchat.hooks import Hooks
-from warmchat.speech import EspeakTTS, Speech
+from warmchat.speech import TTS, Speech
 from warmchat.tree import Node, TraversalConfig
 
 
@@ -28,7 +28,7 @@ def _seed(*parts: int) -> int:
 class PendingReply:
     """One turn's reply: started at once, added to the tree by ``poll`` as soon as it is written."""
 
-    def __init__(self, dialogue: DialogueEngine, tts: EspeakTTS, conv: Conversation, user_node: Node,
+    def __init__(self, dialogue: DialogueEngine, tts: TTS, conv: Conversation, user_node: Node,
                  traversal: TraversalConfig, agent_emotion: EmotionState | None, hooks: Hooks,
                  times: dict[str, float], notices: list[str], t0: float) -> None:  # fmt: skip
         self.conv, self.user_node, self.hooks = conv, user_node, hooks

@@ -44,6 +44,7 @@ _INIT_PHONEME_EVENTS = 0x0001
 _INIT_DONT_EXIT = 0x8000
 _CHARS_UTF8 = 1  # espeakCHARS_UTF8; espeakSSML (0x10) and espeakENDPAUSE are left off
 _POS_CHARACTER = 1
+_PHONEMES_IPA = 0x02  # espeak_TextToPhonemes: IPA, not eSpeak's mnemonics
 
 _EVENT_LIST_TERMINATED = 0
 _EVENT_PHONEME = 7
@@ -222,6 +223,8 @@ class _Library:
         lib.espeak_Synth.restype = ctypes.c_int
         lib.espeak_Synchronize.argtypes = []
         lib.espeak_Synchronize.restype = ctypes.c_int
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         self.lib = lib
 
         # The data path may be the espeak-ng-data directory itself or its parent; eSpeak NG
@@ -311,6 +314,19 @@ class _Library:
         self.chunks, self.events = [], []
         return audio, events
 
+    def ipa(self, text: str, voice: str) -> str:
+        """``text`` as eSpeak's IPA phonemes (clauses joined by spaces), in ``voice``'s language."""
+        if self.lib.espeak_SetVoiceByName(self.check_voice(voice).encode()) != 0:
+            raise RuntimeError(f"espeak_SetVoiceByName({voice!r}) failed")
+        buf = ctypes.create_string_buffer(text.encode("utf-8"))
+        ptr = ctypes.c_void_p(ctypes.addressof(buf))
+        clauses = []
+        while ptr.value:  # eSpeak moves the pointer past each clause it phonemises, then sets it NULL
+            out = self.lib.espeak_TextToPhonemes(ctypes.byref(ptr), _CHARS_UTF8, _PHONEMES_IPA)
+            if out:
+                clauses.append(out.decode("utf-8", "replace"))
+        return " ".join(clauses)
+
 
 _library: _Library | None = None
 
@@ -324,6 +340,25 @@ def _get_library() -> _Library:
 
 
 # --- post-processing -------------------------------------------------------------------------
+
+
+def clean_text(text: str | None, max_chars: int) -> str:
+    """The text to speak, stripped; TextInputError when it is empty or longer than ``max_chars``."""
+    clean = (text or "").replace("\0", " ").strip()
+    if not clean:
+        raise TextInputError("The text is empty: type something for the avatar to say.")
+    if len(clean) > max_chars:
+        raise TextInputError(
+            f"The text has {len(clean)} characters, more than the limit of {max_chars}:"
+            " shorten it or split it into several turns."
+        )
+    return clean
+
+
+def text_to_ipa(text: str, voice: str = "en-us") -> str:
+    """eSpeak NG's IPA for ``text`` (what Piper voices are trained on)."""
+    with _LOCK:
+        return _get_library().ipa(text, voice)
 
 
 def _normalise_symbol(raw: str) -> str:
@@ -408,14 +443,7 @@ class EspeakTTS:
         voice.
         """
         cfg = self.config
-        clean = (text or "").replace("\0", " ").strip()
-        if not clean:
-            raise TextInputError("The text is empty: type something for the avatar to say.")
-        if len(clean) > cfg.max_chars:
-            raise TextInputError(
-                f"The text has {len(clean)} characters, more than the limit of {cfg.max_chars}:"
-                " shorten it or split it into several turns."
-            )
+        clean = clean_text(text, cfg.max_chars)
         m_rate, m_pitch, m_range, m_vol = prosody_multipliers(emotion)
         rate = int(np.clip(round(cfg.rate_wpm * m_rate), _RATE_MIN, _RATE_MAX))
         pitch = int(np.clip(round(cfg.pitch * m_pitch), 0, 100))

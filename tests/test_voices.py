@@ -1,0 +1,68 @@
+"""Neural voices (Kokoro-distilled "heart", Piper "joe") behind the pipeline's TTS, heard by the real ears."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from warmchat.bench.run import word_error_rate
+from warmchat.emotion import EmotionState
+from warmchat.errors import UserInputError
+from warmchat.speech import TTS, NeuralConfig
+from warmchat.speech.voices import looks_english
+
+SENTENCES = (
+    "I just got the job I wanted.",
+    "The airline lost my luggage again.",
+    "Thank you, that really helps.",
+)
+
+
+@pytest.mark.parametrize("voice", ["heart", "joe"])
+def test_a_neural_voice_is_understood_and_carries_the_emotion(pipe, voice):
+    tts = pipe.tts
+    wer = []
+    for text in SENTENCES:
+        speech = tts.synthesize(text, voice=voice)
+        assert (
+            speech.sample_rate == tts.sample_rate == 22050 and speech.phonemes == [] and speech.text == text
+        )
+        wer.append(word_error_rate(text, pipe.ears.transcribe(speech).text))
+    assert np.mean(wer) <= 0.1, wer  # eSpeak's voices: 0.15-0.26 on the bench's sentences
+    # Sad is slower than happy; an emotion never makes the words unintelligible.
+    text = "I went to the market this morning and bought some apples."
+    happy = tts.synthesize(text, EmotionState.of("happy", 0.9), voice=voice)
+    sad = tts.synthesize(text, EmotionState.of("sad", 0.9), voice=voice)
+    assert sad.duration > 1.2 * happy.duration
+    assert word_error_rate(text, pipe.ears.transcribe(sad).text) <= 0.2
+
+
+def test_other_languages_and_a_missing_model_speak_with_espeak(pipe, tmp_path):
+    spanish = pipe.tts.synthesize("¿Dónde está la biblioteca? Me gusta mucho leer.", voice="heart")
+    assert spanish.phonemes  # eSpeak's speech comes with phoneme timings; the neural voices' does not
+    assert looks_english("Hello!") and looks_english("What should I feed my cat?")
+    assert not looks_english("Me gusta mucho leer libros nuevos") and not looks_english("你好")
+    tts = TTS(neural=NeuralConfig(piper_model=str(tmp_path / "gone.onnx")))
+    speech = tts.synthesize("Hello there.", voice="joe")
+    assert (
+        speech.phonemes
+        and "fell back" in tts.describe_voice("joe")
+        and "gone.onnx" in tts.describe_voice("joe")
+    )
+    assert tts.check_voice("joe") == "joe" and tts.describe_voice("en-gb+f4") == "eSpeak NG en-gb+f4"
+    with pytest.raises(UserInputError, match="heart, joe, en-us"):
+        tts.check_voice("nobody")
+
+
+def test_a_turn_with_neural_voices_plays_in_sync(pipe, tmp_path):
+    from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
+    from warmchat.pipeline import PipelineConfig, WarmChatPipeline
+    from warmchat.render.video import media_durations
+
+    p = WarmChatPipeline(PipelineConfig(agent_voice="heart", user_voice="joe"), tts=pipe.tts,
+                         classifier=pipe.classifier, dialogue=pipe.dialogue, tracer=pipe.tracer, ears=pipe.ears)  # fmt: skip
+    assert "Kokoro" in p.status()["speech"] and "Piper" in p.status()["speech"]
+    conv = p.new_conversation(DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, work_dir=tmp_path / "c")
+    r = p.run_turn(conv, "I planted tomatoes today.")
+    d = media_durations(r.clip)
+    assert abs(d["video"] - d["audio"]) < 0.1 and r.duration_s > 2.0

@@ -130,8 +130,8 @@ def _add_speaker(parser: argparse.ArgumentParser) -> None:
     )
     # The voices: "heart" and "joe" are neural (English), the rest eSpeak NG names ("en-us+f3").
     parser.add_argument("--agent-voice", help="voice of the agent (left; `say`'s avatar): heart, joe (neural) "
-                        "or an eSpeak name (default en-us+f3)")  # fmt: skip
-    parser.add_argument("--user-voice", help="voice of the user's avatar (right; default en-gb+f4)")
+                        "or an eSpeak name such as en-us+f3 (default heart)")  # fmt: skip
+    parser.add_argument("--user-voice", help="voice of the user's avatar (right; default joe)")
 
 
 def _config(args):

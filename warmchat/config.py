@@ -24,8 +24,8 @@ class PipelineConfig:
     portrait: PortraitConfig = field(default_factory=PortraitConfig)  # crop size and framing
     warp: WarpConfig = field(default_factory=WarpConfig)  # renderer settings
     traversal: TraversalConfig = field(default_factory=TraversalConfig)  # ITT emotion weighting
-    agent_voice: str = "en-us+f3"  # voice of the agent (left): an eSpeak name, or "heart" / "joe" (neural)
-    user_voice: str = "en-gb+f4"  # voice of the user's avatar (right), the same kinds
+    agent_voice: str = "heart"  # voice of the agent (left): an eSpeak name, or "heart" / "joe" (neural)
+    user_voice: str = "joe"  # voice of the user's avatar (right), the same kinds
     max_message_chars: int = 400  # longer messages are cut at a sentence end, with a notice
     tail_s: float = 0.4  # quiet time after each utterance before the roles switch
     expression_strength: float = 1.0  # scales every emotion shown on the faces

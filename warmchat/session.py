@@ -41,8 +41,8 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # a saved conversation (zip) may not be bi
 class Settings:
     """The knobs a visitor can turn; they apply to the next clip."""
 
-    agent_voice: str = "en-us+f3"  # voice of the agent (left): eSpeak, or "heart" / "joe" (neural)
-    user_voice: str = "en-gb+f4"  # voice of the user's avatar (right), the same kinds
+    agent_voice: str = "heart"  # voice of the agent (left): eSpeak, or "heart" / "joe" (neural)
+    user_voice: str = "joe"  # voice of the user's avatar (right), the same kinds
     liveliness: float = 1.0  # head motion scale, 0..2
     expression_strength: float = 1.0  # emotion scale, 0..2
     seed: int = 0  # randomness of blinks, head motion, replies

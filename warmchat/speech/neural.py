@@ -51,7 +51,7 @@ class NeuralConfig:
     )
     noise_scale: float = 0.667  # Piper's sampling noise (its voice config's default)
     noise_w: float = 0.8  # Piper's duration noise (the same)
-    seed: int = 0  # Kokoro's noise seed: the same text gives the same audio
+    seed: int = 0  # Kokoro's noise seed: the same text gives the same audio (Piper's noise is not seedable)
 
 
 class _Kokoro:

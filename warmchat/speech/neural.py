@@ -10,8 +10,9 @@
   mapped to the ids its ``.onnx.json`` lists.
 
 Both speak English only (``warmchat.speech.voices`` sends other text to eSpeak).
-They give no phoneme timings yet: their speech is a ``Speech`` with no phonemes, as
-a recording is, and the learned speaker reads the lips from the audio.
+Both give phoneme timings: each model's per-token lengths, a tensor inside its ONNX
+graph, are exposed as an extra output (``warmchat.speech.timing``), so the lips and
+the bench's bilabial check work on them as on eSpeak.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from warmchat.speech.timing import earlier, from_durations, with_output
+from warmchat.speech.tts import Phoneme
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,10 @@ NEURAL_VOICES: dict[str, NeuralVoiceInfo] = {
 }
 
 
+# How much earlier than the models' own lengths a phoneme starts (``timing.earlier``).
+TIMING_LEAD_S = 0.04
+
+
 @dataclass
 class NeuralConfig:
     """Where the neural voices' models are and how they run."""
@@ -55,15 +63,47 @@ class NeuralConfig:
 
 
 class _Kokoro:
+    """Kokoro, run sentence by sentence as hibari runs it, with the model's per-token lengths
+    (``/Round_output_0``, in units of two 300-sample frames) exposed as an output for timings."""
+
+    DURATION = "/Round_output_0"
+    UNIT_SAMPLES = 600
+
     def __init__(self, cfg: NeuralConfig) -> None:
+        import onnxruntime as ort
         from hibari import Hibari
 
         self.tts = Hibari(voice="heart", threads=cfg.threads)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = cfg.threads
+        opts.log_severity_level = 3
+        model = with_output(Path(self.tts.model_path).read_bytes(), self.DURATION)
+        self.tts.sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
         self.sample_rate = int(self.tts.sample_rate)
         self.seed = cfg.seed
 
-    def __call__(self, text: str, speed: float) -> np.ndarray:
-        return np.asarray(self.tts(text, speed=speed, seed=self.seed), np.float32)
+    def __call__(self, text: str, speed: float) -> tuple[np.ndarray, list[Phoneme]]:
+        from hibari import dsp
+
+        rng = np.random.default_rng(self.seed)  # one generator for the whole text, as hibari's own
+        parts, phonemes, t = [], [], 0.0
+        for ps in self.tts.phonemize(text):
+            tokens = ["", *[c for c in ps if c in self.tts.vocab], ""]  # the pads (id 0) either side
+            if len(tokens) < 3:
+                continue
+            out = self.tts.sess.run(None, {"ids": np.asarray([self.tts.ids(ps)], np.int64),
+                                           "speed": np.asarray([speed], np.float32)})  # fmt: skip
+            audio = dsp.synth(*(o[0] for o in out[:6]), rng)  # lh, theta, ln, lr, phi (601, F), f0 (F,)
+            seconds = (
+                np.asarray(out[6], np.float64).reshape(-1) * self.UNIT_SAMPLES / self.sample_rate
+            )  # (len(tokens),)
+            phonemes += from_durations(
+                tokens, list(seconds * (len(audio) / self.sample_rate) / max(seconds.sum(), 1e-9)), t
+            )
+            parts.append(audio)
+            t += len(audio) / self.sample_rate
+        audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        return audio.astype(np.float32), earlier(phonemes, TIMING_LEAD_S)
 
 
 class _Piper:
@@ -83,22 +123,30 @@ class _Piper:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = opts.inter_op_num_threads = cfg.threads
         opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+        # Piper's per-token lengths (``/Ceil_output_0``, in frames of 256 samples) for timings.
+        self.session = ort.InferenceSession(
+            with_output(model.read_bytes(), "/Ceil_output_0"), opts, providers=["CPUExecutionProvider"]
+        )
         self.cfg = cfg
 
-    def __call__(self, text: str, speed: float) -> np.ndarray:
+    def __call__(self, text: str, speed: float) -> tuple[np.ndarray, list[Phoneme]]:
         from warmchat.speech.tts import text_to_ipa
 
         # Piper's ids: "^", then each phoneme followed by the pad "_", then "$".
-        ids = [*self.ids["^"], *self.ids["_"]]
+        tokens = ["^", "_"]
         for ch in unicodedata.normalize("NFD", text_to_ipa(text, self.espeak_voice)):
             if ch in self.ids:
-                ids += [*self.ids[ch], *self.ids["_"]]
-        ids += self.ids["$"]
+                tokens += [ch, "_"]
+        tokens.append("$")
+        ids = [i for tok in tokens for i in self.ids[tok]]
         scales = np.array([self.cfg.noise_scale, 1.0 / speed, self.cfg.noise_w], np.float32)
         out = self.session.run(None, {"input": np.array([ids], np.int64),
                                       "input_lengths": np.array([len(ids)], np.int64), "scales": scales})  # fmt: skip
-        return np.asarray(out[0], np.float32).reshape(-1)  # (1, 1, 1, N) -> (N,)
+        audio = np.asarray(out[0], np.float32).reshape(-1)  # (1, 1, 1, N) -> (N,)
+        frames = np.asarray(out[1], np.float64).reshape(-1)  # (1, 1, len(ids)) -> one length per id
+        if len(frames) != len(tokens):  # a token with several ids: no timings rather than wrong ones
+            return audio, []
+        return audio, earlier(from_durations(tokens, list(frames * 256 / self.sample_rate)), TIMING_LEAD_S)
 
 
 @dataclass
@@ -112,7 +160,8 @@ class NeuralVoices:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, name: str):
-        """The voice's synthesiser (``(text, speed) -> (N,) float32``, with ``sample_rate``), or None."""
+        """The voice's synthesiser (``(text, speed) -> ((N,) float32, phonemes)``, with ``sample_rate``),
+        or None."""
         with self._lock:
             if name in self.loaded or name in self.failed:
                 return self.loaded.get(name)

@@ -20,7 +20,15 @@ import numpy as np
 from warmchat.emotion import EmotionState
 from warmchat.errors import TextInputError, UserInputError
 from warmchat.speech.neural import NEURAL_VOICES, NeuralConfig, NeuralVoices
-from warmchat.speech.tts import EspeakTTS, Speech, TTSConfig, _trim_silence, clean_text, prosody_multipliers
+from warmchat.speech.tts import (
+    EspeakTTS,
+    Phoneme,
+    Speech,
+    TTSConfig,
+    _trim_silence,
+    clean_text,
+    prosody_multipliers,
+)
 
 # Words nearly every English sentence has, and the commonest words of the languages nearest it in
 # spelling: text is English when it has more of the first than of the second (and only English
@@ -62,6 +70,15 @@ def _resample(audio: np.ndarray, up: int, down: int) -> np.ndarray:
     return resample_poly(audio, up, down).astype(np.float32) if up != down else audio
 
 
+def _soft_limit(audio: np.ndarray, knee: float = 0.7) -> np.ndarray:
+    """Samples above ``knee`` in magnitude bent smoothly towards 1 (never past it); the rest as is."""
+    a = np.abs(audio)
+    over = a > knee
+    out = audio.copy()
+    out[over] = np.sign(audio[over]) * (knee + (1 - knee) * np.tanh((a[over] - knee) / (1 - knee)))
+    return out
+
+
 class TTS:
     """The pipeline's speech: neural voices and eSpeak NG behind one interface."""
 
@@ -100,6 +117,14 @@ class TTS:
             return f"eSpeak NG {info.espeak} for {voice} (fell back: {self.neural.failed[voice]})"
         return f"{voice}: {info.lineage}"
 
+    def word_phonemes(self, word: str) -> list[Phoneme]:
+        """eSpeak's timed phonemes for one English word (to align a recording's words); [] when
+        the word has nothing to say (e.g. a dash)."""
+        try:
+            return self.espeak.synthesize(word, None, "en-us").phonemes
+        except TextInputError:
+            return []
+
     def synthesize(self, text: str, emotion: EmotionState | None = None, voice: str | None = None) -> Speech:
         """Speak ``text`` in ``voice`` (default: the config's) with prosody set by ``emotion``;
         TextInputError for empty or too long text, UserInputError for an unknown voice."""
@@ -115,13 +140,18 @@ class TTS:
             return self.espeak.synthesize(clean, emotion, info.espeak)
         m_rate, m_pitch, _m_range, m_vol = prosody_multipliers(emotion)
         # 1. The model speaks slower by the pitch factor, 2. resampling raises the pitch by it and
-        #    brings the length back, 3. to the pipeline's rate, 4. the emotion's loudness.
+        #    brings the length back, 3. to the pipeline's rate.
         f = Fraction(_pitch_factor(m_pitch)).limit_denominator(40)
-        raw = engine(clean, float(np.clip(m_rate, 0.6, 1.6)) / float(f))  # (N,) at the model's rate
+        raw, timed = engine(clean, float(np.clip(m_rate, 0.6, 1.6)) / float(f))  # (N,) at the model's rate
         audio = _resample(raw, f.denominator, f.numerator)  # pitch x f, length / f
+        k = f.denominator / f.numerator  # every time shrinks with the length
+        phonemes = [Phoneme(p.symbol, p.start * k, p.end * k) for p in timed]
         g = np.gcd(self.sample_rate, engine.sample_rate)
         audio = _resample(audio, self.sample_rate // g, engine.sample_rate // g)
-        peak = float(np.abs(audio).max()) if audio.size else 0.0
-        audio = audio * (0.8 * min(m_vol, 1.25) / peak if peak > 0 else 1.0)
-        audio, _ = _trim_silence(audio.clip(-1.0, 1.0).astype(np.float32), self.sample_rate, [])
-        return Speech(audio=audio, sample_rate=self.sample_rate, phonemes=[], text=clean)
+        # 4. Loudness by the voice's level (RMS), not its peak: slowed or pitched speech has
+        #    other peaks, and normalising those made sad speech louder than neutral. 0.1 RMS
+        #    (-20 dBFS) is the neutral level; the rare peaks above 0.7 are rounded off below 1.
+        rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) if audio.size else 0.0
+        audio = _soft_limit(audio * (0.1 * min(m_vol, 1.3) / rms if rms > 0 else 1.0))
+        audio, phonemes = _trim_silence(audio.clip(-1.0, 1.0).astype(np.float32), self.sample_rate, phonemes)
+        return Speech(audio=audio, sample_rate=self.sample_rate, phonemes=phonemes, text=clean)

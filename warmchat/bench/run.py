@@ -40,7 +40,7 @@ from warmchat.bench.evaluators import load as load_evaluator
 from warmchat.emotion import EMOTIONS, EmotionState
 from warmchat.motion.tracks import FPS
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, REPO_DIR, SHARED_VIDEOS
-from warmchat.speech import load_audio, loudness_envelope, save_wav
+from warmchat.speech import NEURAL_VOICES, load_audio, loudness_envelope, save_wav
 
 SENTENCES = REPO_DIR / "tests" / "data" / "emotion_sentences.jsonl"
 HISTORY = REPO_DIR / "docs" / "bench_history.jsonl"
@@ -195,25 +195,24 @@ def _ls_dict(ls: M.LipSync, tracks) -> dict:
 
 
 def bench_lipsync(pipe, work: Path, quick: bool) -> dict:
-    from warmchat.pipeline import PipelineConfig, WarmChatPipeline
 
     out: dict = {"espeak": {}, "neural": {}, "human": {}, "human_reference": {}}
     portraits = [DEFAULT_AGENT_PORTRAIT] if quick else [DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT]
     texts = [SAY_TEXT] if quick else [SAY_TEXT, LONG_TEXT]
-    # eSpeak's speech comes with phoneme timings (so the bilabial closures are checked too); the
-    # neural voices' does not yet. ``say`` speaks with the agent's voice: one pipeline per voice.
-    voices = {"espeak": pipe.tts.config.voice, "neural": pipe.cfg.agent_voice}
-    for key, voice in voices.items():
-        speaker = WarmChatPipeline(
-            PipelineConfig(seed=0, agent_voice=voice), tts=pipe.tts, tracer=pipe.tracer
-        )
-        for p in portraits:
-            for i, text in enumerate(texts):
-                speech = pipe.tts.synthesize(text, voice=voice)
-                clip = work / f"ls_{key}_{p.stem}_{i}.mp4"
-                speaker.say(p, clip, text=text)
-                ls, tracks = _clip_lipsync(clip, speech.phonemes or None)
-                out[key][f"{voice}/{p.stem}/text{i}"] = _ls_dict(ls, tracks)
+    # Every voice's speech comes with phoneme timings (eSpeak's events, the neural models' lengths),
+    # so the bilabial closures are checked on each. The speech is rendered as a recording, so the
+    # clip's sound is the very speech whose timings are checked (Piper's noise is not seeded).
+    voices = {"espeak": [pipe.tts.config.voice], "neural": list(NEURAL_VOICES)}
+    for key, names in voices.items():
+        for voice in names:
+            for p in portraits:
+                for i, text in enumerate(texts):
+                    speech = pipe.tts.synthesize(text, voice=voice)
+                    wav = save_wav(work / f"ls_{voice}_{i}.wav", speech.audio, speech.sample_rate)
+                    clip = work / f"ls_{key}_{p.stem}_{i}.mp4"
+                    pipe.say(p, clip, audio=wav)
+                    ls, tracks = _clip_lipsync(clip, speech.phonemes or None)
+                    out[key][f"{voice}/{p.stem}/text{i}"] = _ls_dict(ls, tracks)
     videos = sorted(SHARED_VIDEOS.glob("lp_*.mp4")) if SHARED_VIDEOS.is_dir() else []
     if not videos:
         out["human"] = out["human_reference"] = na(f"no videos with speech in {SHARED_VIDEOS}")
@@ -226,7 +225,9 @@ def bench_lipsync(pipe, work: Path, quick: bool) -> dict:
         wav = save_wav(work / f"{v.stem}.wav", sp.audio[:n], sp.sample_rate)
         clip = work / f"human_{v.stem}.mp4"
         pipe.say(DEFAULT_AGENT_PORTRAIT, clip, audio=wav)
-        ls, tracks = _clip_lipsync(clip)
+        # Phoneme times for a recording: the ears' word times filled with eSpeak's phonemes.
+        timed = pipe.ears.timed(load_audio(wav, 22050, 600), pipe.tts.word_phonemes)
+        ls, tracks = _clip_lipsync(clip, timed.phonemes or None)
         out["human"][v.stem] = _ls_dict(ls, tracks)
         # The same measure on the real person in the same seconds: the human reference.
         frames = M.read_video(v, max_seconds=n / sp.sample_rate)
@@ -235,8 +236,10 @@ def bench_lipsync(pipe, work: Path, quick: bool) -> dict:
         ref = M.lip_sync(M.cue_series(tr)["mouth_open"], loud)
         out["human_reference"][v.stem] = _ls_dict(ref, tr)
     for key in ("espeak", "neural", "human", "human_reference"):
-        vals = [d["correlation"] for d in out[key].values() if isinstance(d, dict) and "correlation" in d]
-        out[key]["mean_correlation"] = float(np.mean(vals))
+        clips = [d for d in out[key].values() if isinstance(d, dict) and "correlation" in d]
+        out[key]["mean_correlation"] = float(np.mean([d["correlation"] for d in clips]))
+        shut = [d["bilabial_closed"] for d in clips if isinstance(d["bilabial_closed"], float)]
+        out[key]["mean_bilabial_closed"] = float(np.mean(shut)) if shut else na("no phoneme timings")
     return out
 
 
@@ -501,8 +504,6 @@ def word_error_rate(ref: str, hyp: str) -> float:
 
 
 def bench_ears(pipe, quick: bool) -> dict:
-    from warmchat.speech import NEURAL_VOICES
-
     """Transcription of recorded messages: word error rate on eSpeak speech in both avatars'
     voices, seconds per second of audio, and whether recordings with no speech are heard as none."""
     ears = pipe.ears
@@ -552,6 +553,32 @@ def bench_ears(pipe, quick: bool) -> dict:
     }
 
 
+VOICE_TEXT = "I have something to tell you about what happened at the market this morning."
+
+
+def bench_voice(pipe, quick: bool) -> dict:
+    """How each voice carries emotion: median F0 (Hz), speaking rate (words per minute of audio)
+    and loudness (RMS, dB below full scale) per emotion at intensity 0.9, for the neural voices
+    and the agent's eSpeak stand-in."""
+    emotions = ("neutral", "happy", "sad") if quick else EMOTIONS
+    words = len(_words(VOICE_TEXT))
+    out: dict = {}
+    for voice in (*NEURAL_VOICES, "en-us+f3"):
+        out[voice] = {}
+        for e in emotions:
+            sp = pipe.tts.synthesize(
+                VOICE_TEXT, EmotionState.of(e, 0.0 if e == "neutral" else 0.9), voice=voice
+            )
+            rms = float(np.sqrt(np.mean(sp.audio.astype(np.float64) ** 2)))
+            out[voice][e] = {
+                "f0_hz": M.median_f0(sp.audio, sp.sample_rate),
+                "words_per_min": 60.0 * words / sp.duration,
+                "rms_db": 20 * float(np.log10(max(rms, 1e-9))),
+                "timed_phonemes": len(sp.phonemes),
+            }
+    return out
+
+
 # ----------------------------------------------------------------------------- 7. faces
 def bench_faces(quick: bool, log=print) -> dict:
     """Issue 12's faces bench (see ``warmchat.bench.faces``); the contact sheet is written only by its own CLI."""
@@ -561,7 +588,18 @@ def bench_faces(quick: bool, log=print) -> dict:
 
 
 # ----------------------------------------------------------------------------- runner
-SECTIONS = ("speed", "lipsync", "identity", "emotion", "motion", "head", "text_emotion", "ears", "faces")
+SECTIONS = (
+    "speed",
+    "lipsync",
+    "identity",
+    "emotion",
+    "motion",
+    "head",
+    "text_emotion",
+    "ears",
+    "voice",
+    "faces",
+)
 SLOW_SECTIONS = ("faces",)  # left out of --quick unless named
 
 
@@ -598,6 +636,7 @@ def run(quick: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) ->
                 "head": lambda: bench_head(pipe, quick),
                 "text_emotion": lambda: bench_text_emotion(quick),
                 "ears": lambda: bench_ears(pipe, quick),
+                "voice": lambda: bench_voice(pipe, quick),
                 "faces": lambda: bench_faces(quick, log),
             }[name]
             result[name] = fn()
@@ -665,6 +704,9 @@ def headline(result: dict) -> dict:
         "lipsync_neural": ("lipsync", "neural", "mean_correlation"),
         "lipsync_human": ("lipsync", "human", "mean_correlation"),
         "lipsync_human_reference": ("lipsync", "human_reference", "mean_correlation"),
+        "bilabial_closed_espeak": ("lipsync", "espeak", "mean_bilabial_closed"),
+        "bilabial_closed_neural": ("lipsync", "neural", "mean_bilabial_closed"),
+        "bilabial_closed_human": ("lipsync", "human", "mean_bilabial_closed"),
         "identity_distance": ("identity", "astronaut", "descriptor_distance_mean"),
         "background_ssim": ("identity", "astronaut", "background_ssim"),
         "fer_agreement": ("emotion", "fer_mean_agreement"),

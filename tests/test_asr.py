@@ -26,7 +26,7 @@ def test_a_recorded_sentence_is_heard_with_its_word_times(pipe, ears):
     starts = [s for _, s, _ in heard.words]
     assert starts == sorted(starts) and 0 <= starts[0] and heard.words[-1][2] <= speech.duration + 0.1
     # Typed words win over the transcript (the visitor may correct it); nothing is transcribed then.
-    assert ears.heard(speech, "  I typed   this ") == ("I typed this", None, speech)
+    assert ears.heard(speech, "  I typed   this ") == ("I typed this", None)
 
 
 @pytest.mark.parametrize("kind", ["noise", "hum"])
@@ -49,8 +49,8 @@ def test_without_a_model_a_recording_is_spoken_with_a_notice(pipe, tmp_path):
         ears = Transcriber(cfg)
         assert ears.model is None and ears.transcribe(speech) is None
         assert ears.describe().startswith("none: ") and why in ears.describe()
-        text, notice, same = ears.heard(speech, None, pipe.tts.word_phonemes)
-        assert same is speech  # nothing heard: no timings
+        text, notice = ears.heard(speech, None)
+        assert ears.timed(speech, pipe.tts.word_phonemes) is speech  # nothing heard: no timings
         assert text == "(a spoken message)" and "not transcribed" in notice and why in notice
 
 

@@ -226,8 +226,7 @@ class WarmChatPipeline:
             audio_name = None
             if user_audio is not None:
                 user_speech = load_audio(user_audio, self.tts.sample_rate, cfg.max_user_audio_s)
-                # Typed words win; else the transcript, whose word times also time the lips.
-                text, heard, user_speech = self.ears.heard(user_speech, message, self.tts.word_phonemes)
+                text, heard = self.ears.heard(user_speech, message)  # typed words win; else the transcript
                 notices += [heard] if heard else []
                 audio_name = f"user_{conv.turn + 1:03d}.wav"  # kept, so a regenerated reply can replay it
                 save_wav(conv.work_dir / audio_name, user_speech.audio, user_speech.sample_rate)
@@ -313,14 +312,16 @@ class WarmChatPipeline:
         portrait,
         out: str | Path,
         text: str | None = None,
-        audio: str | Path | None = None,
+        audio: str | Path | Speech | None = None,
         emotion: EmotionState | None = None,
         seed: int | None = None,
     ) -> Path:
-        """Render one avatar speaking ``text`` (via TTS) or ``audio`` (its lips timed by its transcript) to ``out``."""
+        """Render one avatar speaking ``text`` (via TTS) or ``audio`` (a file or a ``Speech``) to ``out``."""
         emotion = emotion or EmotionState.of("neutral", 0.0)
-        if audio is not None:
-            speech = self.ears.timed(load_audio(audio, self.tts.sample_rate, 120.0), self.tts.word_phonemes)
+        if isinstance(audio, Speech):
+            speech = audio
+        elif audio is not None:
+            speech = load_audio(audio, self.tts.sample_rate, max_seconds=120.0)
         else:
             text, _ = check_message(text, 5000)
             speech = self.tts.synthesize(text, emotion, voice=self.cfg.agent_voice)

@@ -97,41 +97,40 @@ class Transcriber:
         text = " ".join(t for t in texts if t)
         return Transcript(text, words, time.perf_counter() - t0)
 
-    def heard(self, speech: Speech, typed: str | None, phonemes_of=None) -> tuple[str, str | None, Speech]:
-        """The user's words for a recorded message, a notice for the visitor (or None), and the
-        recording with phoneme timings from the transcript's word times (``timing.align_words``
-        with ``phonemes_of(word)``; unchanged without them).
+    def heard(self, speech: Speech, typed: str | None) -> tuple[str, str | None]:
+        """The user's words for a recorded message, and a notice for the visitor (or None).
 
         What the visitor typed with the recording wins (it may correct the
-        transcript, and the recording is then not transcribed); otherwise the
-        transcript. A recording with no speech in it is refused; with no model,
-        the message stands as "(a spoken message)".
+        transcript); otherwise the transcript. A recording with no speech in it
+        is refused; with no model, the message stands as "(a spoken message)".
         """
         typed = " ".join((typed or "").split())
         if typed:
-            return typed, None, speech
+            return typed, None
         heard = self.transcribe(speech)
         if heard is None:
-            return "(a spoken message)", f"The recording was not transcribed: {self.fallback_reason}.", speech
+            return "(a spoken message)", f"The recording was not transcribed: {self.fallback_reason}."
         if not heard.text:
             raise UserInputError(
                 "No speech heard in the recording: speak a little closer to the microphone, or type the message."
             )
-        return heard.text, None, _timed(speech, heard, phonemes_of)
+        return heard.text, None
 
     def timed(self, speech: Speech, phonemes_of) -> Speech:
-        """``speech`` with phoneme timings from its transcript (unchanged when nothing is heard)."""
+        """``speech`` with phoneme timings from its transcript's word times (``timing.align_words``
+        with ``phonemes_of(word)``, e.g. ``TTS.word_phonemes``); unchanged when nothing is heard.
+
+        The bench measures the lips on recorded speech with these. The lips themselves follow a
+        recording's audio alone: word times are rougher than a voice's own (a closure forced
+        on them cost lip sync on the shared videos, r 0.66 -> 0.62).
+        """
         heard = self.transcribe(speech)
-        return speech if heard is None else _timed(speech, heard, phonemes_of)
-
-
-def _timed(speech: Speech, heard: Transcript, phonemes_of) -> Speech:
-    if phonemes_of is None or not heard.words:
-        return speech
-    phonemes = align_words(heard.words, phonemes_of)
-    if phonemes and phonemes[-1].end < speech.duration:
-        phonemes.append(Phoneme("_", phonemes[-1].end, speech.duration))  # the list runs to the end
-    return Speech(speech.audio, speech.sample_rate, phonemes, speech.text or heard.text)
+        if heard is None or not heard.words:
+            return speech
+        phonemes = align_words(heard.words, phonemes_of)
+        if phonemes and phonemes[-1].end < speech.duration:
+            phonemes.append(Phoneme("_", phonemes[-1].end, speech.duration))  # the list runs to the end
+        return Speech(speech.audio, speech.sample_rate, phonemes, speech.text or heard.text)
 
 
 def _to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:

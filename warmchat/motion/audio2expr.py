@@ -106,6 +106,9 @@ class LearnedSpeakerConfig:
     weights: Path = field(default_factory=lambda: DEFAULT_WEIGHTS)  # checkpoint file; default ships in assets
     emotion_strength: float = 1.0  # scales the emotion preset under the speech (as VisemeSpeaker's)
     phoneme_blend: float = 0.0  # 0..1 share of the phoneme-driven track mixed in when timings are known (TTS)
+    # 0..1: where the timings put p/b/m (and f/v), the lips shut at least this much of the way the
+    # viseme track shuts them (the model alone shuts 0.2-0.5 of the neural voices' bilabials)
+    closure_assist: float = 1.0
     blinks_per_minute: float = 16.0  # speakers blink a little less than listeners
     blend_frames: int = 6  # frames to ease in from the previous turn's last expression
 
@@ -131,6 +134,17 @@ def neutral_targets(
     emph = np.convolve(rise, np.hanning(7) / np.hanning(7).sum(), "same")
     vals[:, CH["browInnerUp"]] += c.brow_emphasis * np.clip(emph * 6, 0, 1)
     return np.clip(vals, 0, 1).astype(np.float32)
+
+
+def assist_closures(vals: np.ndarray, phonemes: list[Phoneme], strength: float = 1.0) -> np.ndarray:
+    """(T, K) ``vals`` with the lips shut where the timed phonemes shut them: ``mouthClose`` raised to
+    ``strength`` x the viseme track's closure (coarticulated, so it ramps in and out), the jaw
+    brought up by as much. Only ever closes: elsewhere the model's lips are left alone."""
+    closure = strength * phoneme_track(phonemes, len(vals))[:, CH["mouthClose"]]  # (T,)
+    out = vals.copy()
+    out[:, CH["mouthClose"]] = np.maximum(vals[:, CH["mouthClose"]], closure)
+    out[:, CH["jawOpen"]] = vals[:, CH["jawOpen"]] * (1.0 - 0.85 * np.clip(closure, 0.0, 1.0))
+    return out
 
 
 # Articulation scale per emotion at full weight: aroused voices move the jaw more,
@@ -451,6 +465,8 @@ class LearnedSpeaker:
             loud = loudness_envelope(speech.audio, speech.sample_rate, FPS, n_frames)
             b = float(np.clip(cfg.phoneme_blend, 0.0, 1.0))
             vals = (1.0 - b) * vals + b * neutral_targets(speech.phonemes, loud)
+        if speech.phonemes and cfg.closure_assist > 0:
+            vals = assist_closures(vals, speech.phonemes, cfg.closure_assist)
         # 5. The emotion underneath, with the rules that keep speech readable on it (the
         #    model's stage-2 target, ``emotion_targets``): applied here rather than learned,
         #    so the face shows today's presets at their full strength and the speech rides

@@ -1,12 +1,14 @@
-"""Train the audio-to-expression model on speech synthesised with eSpeak NG.
+"""Train the audio-to-expression model on speech synthesised with eSpeak NG and the neural voices.
 
     python -m warmchat.train.audio2expr [--quick] [--out PATH] [--seed 0] [--threads N]
 
 Steps:
 
     1. corpus: generated sentences spoken by eSpeak NG in many voices (the
-       curated ones, and English accents times voice variants), rates, pitches
-       and emotions (prosody), some sped up or slowed down; the targets are
+       curated ones, and English accents times voice variants) and, for a
+       share of them, by the neural voices (Kokoro "heart", Piper "joe", timed
+       by their own models' phoneme lengths), at random rates, pitches and
+       emotions (prosody), some sped up or slowed down; the targets are
        what the hand-made viseme speaker shows for their phoneme timings
        (``neutral_targets``: visemes with coarticulation plus the loudness jaw)
     2. augmentation, per batch, so the model carries over to recorded voices:
@@ -61,7 +63,7 @@ from warmchat.motion.audio2expr import (
 from warmchat.motion.speaker import SpeakerConfig
 from warmchat.motion.tracks import CH, CHANNELS, FPS, K
 from warmchat.paths import SHARED_VIDEOS
-from warmchat.speech import EspeakTTS, Phoneme, TTSConfig, load_audio, loudness_envelope
+from warmchat.speech import NEURAL_VOICES, TTS, EspeakTTS, Phoneme, TTSConfig, load_audio, loudness_envelope
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,7 @@ class TrainConfig:
     """Corpus, augmentation and optimisation settings of one training run."""
 
     seed: int = 0  # seeds the sentences, voices, augmentation, initialisation and batches
-    n_utterances: int = 2000  # eSpeak utterances in the training corpus (~2 h of speech)
+    n_utterances: int = 2000  # utterances in the training corpus (~2 h of speech)
     n_val: int = 64  # held-out utterances (other sentences), evaluated clean and augmented
     max_sentences: int = 2  # sentences per utterance: 1..this (several give natural pauses)
     speeds: tuple[float, ...] = (
@@ -83,6 +85,9 @@ class TrainConfig:
         1.1,
     )  # speed/pitch perturbations by resampling (small ratios: fast)
     speed_prob: float = 0.4  # share of utterances perturbed so
+    neural_share: float = (
+        0.35  # share of utterances spoken by the neural voices (heart, joe), timed by their models
+    )
     clip_frames: int = 128  # training crop, video frames (5.1 s)
     batch: int = 16  # crops per batch
     stage1_steps: int = 2000  # audio -> neutral targets
@@ -275,21 +280,26 @@ def _random_emotion(rng: np.random.Generator) -> EmotionState:
 
 
 def synthesize_corpus(n: int, rng: np.random.Generator, cfg: TrainConfig, sr: int = 16000) -> list[Utterance]:
-    """``n`` eSpeak utterances with random sentences, voices, rates, pitches, emotions and speeds."""
+    """``n`` utterances with random sentences, voices (eSpeak's, and a share of the neural ones),
+    rates, pitches, emotions and speeds."""
     spf = sr // FPS
     out: list[Utterance] = []
+    neural = TTS() if cfg.neural_share > 0 else None  # the app's default voices, with their models' timings
     for _ in range(n):
         text = " ".join(make_sentence(rng) for _ in range(int(rng.integers(1, cfg.max_sentences + 1))))
-        tts = EspeakTTS(
-            TTSConfig(
-                voice=random_voice(rng),
-                rate_wpm=int(rng.integers(120, 241)),
-                pitch=int(rng.integers(25, 76)),
-                pitch_range=int(rng.integers(15, 91)),
-                volume=int(rng.integers(70, 141)),
+        if neural is not None and rng.random() < cfg.neural_share:
+            sp = neural.synthesize(text, _random_emotion(rng), voice=str(rng.choice(list(NEURAL_VOICES))))
+        else:
+            tts = EspeakTTS(
+                TTSConfig(
+                    voice=random_voice(rng),
+                    rate_wpm=int(rng.integers(120, 241)),
+                    pitch=int(rng.integers(25, 76)),
+                    pitch_range=int(rng.integers(15, 91)),
+                    volume=int(rng.integers(70, 141)),
+                )
             )
-        )
-        sp = tts.synthesize(text, _random_emotion(rng))
+            sp = tts.synthesize(text, _random_emotion(rng))
         audio = resample(sp.audio, sp.sample_rate, sr)
         phonemes = sp.phonemes
         if rng.random() < cfg.speed_prob:
@@ -381,6 +391,8 @@ class Batcher:
 
     def _music(self, n: int) -> np.ndarray:
         clip = self.music_bank[int(self.rng.integers(len(self.music_bank)))]
+        if clip.size < n:  # a held-out utterance can be longer than the bank's clips: loop the clip
+            clip = np.tile(clip, n // clip.size + 1)
         s = int(self.rng.integers(0, max(1, clip.size - n)))
         return clip[s : s + n]
 
@@ -724,7 +736,9 @@ def train(cfg: TrainConfig, out: Path, threads: int, quick: bool) -> dict:
     mcfg = Audio2ExprConfig()
     t_start = time.perf_counter()
 
-    print(f"1. corpus: {cfg.n_utterances} + {cfg.n_val} eSpeak utterances ...", flush=True)
+    print(
+        f"1. corpus: {cfg.n_utterances} + {cfg.n_val} utterances (eSpeak and neural voices) ...", flush=True
+    )
     corpus = synthesize_corpus(cfg.n_utterances, np.random.default_rng([cfg.seed, 1]), cfg)
     val = synthesize_corpus(cfg.n_val, np.random.default_rng([cfg.seed, 2]), cfg)
     seconds = sum(len(u.targets) for u in corpus) / FPS

@@ -134,6 +134,8 @@ def test_quick_bench_command_writes_json(tmp_path, capsys):
     assert ears["utterances"] == 6 and ears["word_error_rate_mean"] < 0.35
     assert ears["word_error_rate_by_voice"]["heart"] <= 0.2 and ears["long_message_transcribed_s"] < 5
     assert ears["no_speech_heard_as_none"] == {"noise": True, "hum": True}
+    room = ears["word_error_rate_in_a_room"]  # reverberation and noise, on both neural voices
+    assert len(room) == 6 and max(v for k, v in room.items() if k.startswith("heart")) <= 0.2
     assert result["status"]["lips"] == "learned audio2expr" and result["status"]["dialogue"].startswith(
         "offline"
     )

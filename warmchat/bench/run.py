@@ -200,7 +200,7 @@ def bench_lipsync(pipe, work: Path, quick: bool) -> dict:
     portraits = [DEFAULT_AGENT_PORTRAIT] if quick else [DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT]
     texts = [SAY_TEXT] if quick else [SAY_TEXT, LONG_TEXT]
     # Every voice's speech comes with phoneme timings (eSpeak's events, the neural models' lengths),
-    # so the bilabial closures are checked on each. The speech is rendered as a recording, so the
+    # so the bilabial closures are checked on each. The speech is handed to ``say`` as it is, so the
     # clip's sound is the very speech whose timings are checked (Piper's noise is not seeded).
     voices = {"espeak": [pipe.tts.config.voice], "neural": list(NEURAL_VOICES)}
     for key, names in voices.items():
@@ -208,9 +208,8 @@ def bench_lipsync(pipe, work: Path, quick: bool) -> dict:
             for p in portraits:
                 for i, text in enumerate(texts):
                     speech = pipe.tts.synthesize(text, voice=voice)
-                    wav = save_wav(work / f"ls_{voice}_{i}.wav", speech.audio, speech.sample_rate)
                     clip = work / f"ls_{key}_{p.stem}_{i}.mp4"
-                    pipe.say(p, clip, audio=wav)
+                    pipe.say(p, clip, audio=speech)
                     ls, tracks = _clip_lipsync(clip, speech.phonemes or None)
                     out[key][f"{voice}/{p.stem}/text{i}"] = _ls_dict(ls, tracks)
     videos = sorted(SHARED_VIDEOS.glob("lp_*.mp4")) if SHARED_VIDEOS.is_dir() else []
@@ -233,7 +232,7 @@ def bench_lipsync(pipe, work: Path, quick: bool) -> dict:
         frames = M.read_video(v, max_seconds=n / sp.sample_rate)
         tr = M.track_frames(frames)
         loud = loudness_envelope(sp.audio[:n], sp.sample_rate, FPS, len(frames))
-        ref = M.lip_sync(M.cue_series(tr)["mouth_open"], loud)
+        ref = M.lip_sync(M.cue_series(tr)["mouth_open"], loud, timed.phonemes or None)  # the same word times
         out["human_reference"][v.stem] = _ls_dict(ref, tr)
     for key in ("espeak", "neural", "human", "human_reference"):
         clips = [d for d in out[key].values() if isinstance(d, dict) and "correlation" in d]
@@ -503,6 +502,29 @@ def word_error_rate(ref: str, hyp: str) -> float:
     return float(d[len(h)]) / max(len(r), 1)
 
 
+# Rooms for the ears' test recordings: (RT60 of an exponentially decaying noise reverb in s, SNR in dB
+# of white noise), both seeded.
+ROOMS = {"reverb0.5": (0.5, None), "noise10dB": (0.0, 10.0), "reverb0.3+noise15dB": (0.3, 15.0)}
+
+
+def _room(speech, cond: str, seed: int):
+    """``speech`` as heard in room ``cond`` of ``ROOMS``."""
+    from warmchat.speech import Speech
+
+    rt60, snr = ROOMS[cond]
+    rng = np.random.default_rng([seed, len(cond)])
+    a, sr = speech.audio.astype(np.float64), speech.sample_rate
+    if rt60 > 0:
+        t = np.arange(int(rt60 * sr)) / sr
+        ir = rng.standard_normal(t.size) * np.exp(-6.9 * t / rt60) * 0.3
+        ir[0] = 1.0
+        a = np.convolve(a, ir)[: a.size]
+    if snr is not None:
+        rms = np.sqrt(np.mean(a**2))
+        a = a + rng.standard_normal(a.size) * rms / 10 ** (snr / 20)
+    return Speech((0.5 * a / max(np.abs(a).max(), 1e-9)).astype(np.float32), sr, [])
+
+
 def bench_ears(pipe, quick: bool) -> dict:
     """Transcription of recorded messages: word error rate on eSpeak speech in both avatars'
     voices, seconds per second of audio, and whether recordings with no speech are heard as none."""
@@ -527,6 +549,11 @@ def bench_ears(pipe, quick: bool) -> dict:
             np.median([_timed(pipe.tts.synthesize, EARS_LONG, voice=voice)[1] for _ in range(reps)])
         )
         wer += mine if voice not in NEURAL_VOICES else []
+    # Recordings as a microphone in a room hears them: the neural voices' speech with reverberation
+    # and noise (what a shipped recording can be; the shared videos have no transcripts).
+    room = {f"{v}+{cond}": float(np.mean([word_error_rate(t, ears.transcribe(_room(pipe.tts.synthesize(t, voice=v), cond, i)).text)
+                                          for i, t in enumerate(texts)]))
+            for v in NEURAL_VOICES for cond in ROOMS}  # fmt: skip
     # Issue 14's latency budget: a 5 s recording transcribed in <= 0.8 s (median of three; one in --quick).
     long = pipe.tts.synthesize(EARS_LONG, voice="en-us+m3")
     long_s = float(np.median([ears.transcribe(long).seconds for _ in range(reps)]))
@@ -544,6 +571,7 @@ def bench_ears(pipe, quick: bool) -> dict:
         "utterances": len(wer),
         "word_error_rate_mean": float(np.mean(wer)),  # on eSpeak's voices
         "word_error_rate_by_voice": by_voice,
+        "word_error_rate_in_a_room": room,
         "seconds_to_speak_long_message_by_voice": speak_s,
         "utterances_word_perfect": float(np.mean([w == 0 for w in wer])),
         "seconds_per_audio_second": secs / dur,

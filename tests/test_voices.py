@@ -8,8 +8,8 @@ import pytest
 from warmchat.bench.run import word_error_rate
 from warmchat.emotion import EmotionState
 from warmchat.errors import UserInputError
+from warmchat.language import looks_english
 from warmchat.speech import TTS, NeuralConfig
-from warmchat.speech.voices import looks_english
 
 SENTENCES = (
     "I just got the job I wanted.",

@@ -12,13 +12,13 @@ the pipeline's one audio rate.
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 
 import numpy as np
 
 from warmchat.emotion import EmotionState
 from warmchat.errors import TextInputError, UserInputError
+from warmchat.language import looks_english
 from warmchat.speech.neural import NEURAL_VOICES, NeuralConfig, NeuralVoices
 from warmchat.speech.tts import (
     EspeakTTS,
@@ -29,33 +29,6 @@ from warmchat.speech.tts import (
     clean_text,
     prosody_multipliers,
 )
-
-# Words nearly every English sentence has, and the commonest words of the languages nearest it in
-# spelling: text is English when it has more of the first than of the second (and only English
-# letters); anything else is spoken by eSpeak, which knows other languages' sounds.
-_ENGLISH = set(
-    "the a an and or but is are was were be been i you he she it we they me my your our his her their this "
-    "that to of in on at for with not no yes do does did have has had what how why who when where can will "
-    "would so just very really too hi hello thanks thank please sorry oh okay i'm it's don't".split()
-)
-_OTHER = set(
-    "el la los las de que y en un una es por con para se del al lo le les des et est pas je tu il nous vous "
-    "der die das und ist nicht ich du sie wir ein eine mit auf zu gli che non di da per sono não em um uma "
-    "com os as mi te muy pero mucho gusta hola gracias bien como estoy tengo bonjour merci mon ami oui "
-    "ciao grazie hallo danke ja nein sehr obrigado".split()
-)
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
-
-
-def looks_english(text: str) -> bool:
-    """Whether ``text`` reads as English (a cheap test: English letters and common English words)."""
-    words = _WORD.findall(text.lower())
-    if not words:
-        return True
-    if any(not w.isascii() for w in words):
-        return False
-    english, other = sum(w in _ENGLISH for w in words), sum(w in _OTHER for w in words)
-    return english > other or (english == other == 0 and len(words) <= 3)
 
 
 def _pitch_factor(m_pitch: float) -> float:

@@ -569,3 +569,78 @@ def test_openers_come_from_the_model_and_fall_back_to_the_offline_one(fake_llm, 
     r = chat(fake_llm, engine).opening(Persona(name="Ava"), "baking", seed=2)
     assert r.backend == "offline" and "baking" in r.text and "HTTP 500" in r.notice
     assert r.text == engine.opening(Persona(name="Ava"), "baking", seed=2).text
+
+
+def _talk(engine, messages, seed=0):
+    history: list[Utterance] = []
+    replies = []
+    for turn, message in enumerate(messages):
+        history.append(Utterance("user", message))
+        r = engine.reply(history, Persona(), seed=seed + turn)
+        history.append(Utterance("agent", r.text, r.emotion))
+        replies.append(r)
+    return replies
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_facts_jokes_and_going_back_are_answered_as_such(engine, seed):
+    # Issue 15's five messages, in one conversation.
+    r = _talk(
+        engine,
+        [
+            "My grandmother passed away last night and I can't stop crying.",
+            "The airline lost my luggage and nobody at the desk would even look at me. This is outrageous!",
+            "By the way, what is the capital of Australia?",
+            "Why did the scarecrow win an award? Because he was outstanding in his field!",
+            "Sorry, going back to what I said earlier: do you think I should call them again tomorrow?",
+        ],
+        seed,
+    )
+    fact, joke, back = r[2].text, r[3].text, r[4].text
+    # No guess at a fact it cannot look up (it used to say "Probably, though I could be wrong"),
+    # no "that sounds frustrating" about the capital; the feeling still on the table is asked after.
+    assert ("look" in fact or "check" in fact) and "Canberra" not in fact and "Sydney" not in fact, fact
+    assert "capital" not in fact and "luggage" in fact, fact
+    assert "outstanding in his field" in joke and r[3].emotion.dominant == "happy", joke
+    # Going back finds the airline, not the grandmother, and answers the question about calling.
+    assert "luggage" in back and "call them again tomorrow" in back and "grandmother" not in back, back
+    assert len({x.text for x in r}) == 5
+
+
+def test_junk_and_other_languages_get_an_honest_reply_without_a_stale_topic(engine):
+    messages = ["I got a new puppy called Pixel!", "مرحبا كيف حالك", "你好，今天天气很好",
+                "<script>alert(1)</script>", "aaaaaaaaaaaaaaaaaaaaaaaa", "sdfghjkl", "¿Dónde está la biblioteca?"]  # fmt: skip
+    r = _talk(engine, messages)
+    for msg, reply in zip(messages[1:], r[1:], strict=True):
+        assert "Pixel" not in reply.text and "puppy" not in reply.text, (msg, reply.text)
+    assert all("English" in x.text for x in (r[1], r[2], r[6]))
+    assert all("English" not in x.text for x in r[3:6])  # junk is not a language
+    texts = [x.text for x in r]
+    assert len(set(texts)) == len(texts)
+    # Laughter, accents and English with a foreign word are neither.
+    from warmchat.dialogue.offline.special import is_junk
+    from warmchat.language import looks_english
+
+    assert not is_junk("hahaha") and not is_junk("Hmm") and is_junk("<b>hi</b>")
+    assert looks_english("I had a coffee at the café with Zoë.") and not looks_english("Je suis très content")
+    for line in ("I had a coffee at the café with Zoë.", "Beautiful sunset yesterday evening"):
+        assert "English" not in _talk(engine, [line])[0].text
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("Who wrote Hamlet?", "fact"),
+        ("How many legs does a spider have?", "fact"),
+        ("Do you know when the Berlin Wall fell?", "fact"),
+        ("What should I feed my dog?", None),  # advice, not a fact
+        ("What do you think about cats?", None),
+        ("How are you today?", None),
+        ("Knock knock. Who's there? Lettuce.", "joke"),
+    ],
+)
+def test_what_counts_as_a_fact_question_or_a_joke(message, kind):
+    from warmchat.dialogue.offline.special import fact_question, joke_punchline
+
+    got = "joke" if joke_punchline(message) else ("fact" if fact_question(message) else None)
+    assert got == kind

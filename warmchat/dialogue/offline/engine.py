@@ -49,6 +49,7 @@ from warmchat.dialogue.analysis import (
     sentences,
 )
 from warmchat.dialogue.base import Persona, Reply, Utterance
+from warmchat.dialogue.offline.special import special_reply
 from warmchat.dialogue.templates import FRESH_TOPICS
 from warmchat.emotion import EMOTIONS, EmotionState
 
@@ -141,6 +142,15 @@ class OfflineEngine:
             text = _unique([_UNCLEAR[i % len(_UNCLEAR)] for i in range(len(_UNCLEAR))], history)
             return Reply(text, _finish(({"neutral": 1.0}, 0.3, 0.0), 0.0, style, mood), "offline")
 
+        names = _names(history)
+        special = special_reply(history, self.classify, lambda t: _topic_text(t, names), rng)
+        if special is not None:
+            # Junk, other languages, facts, jokes, repair: answered as what they are.
+            said = {_norm(x) for u in history for x in sentences(u.text)}
+            fresh = [c for c in special.candidates if not any(_norm(x) in said for x in sentences(c))]
+            text = _unique(fresh or special.candidates, history, rng)
+            return Reply(text, _finish((*special.emotion, 0.0), 0.0, style, mood), "offline")
+
         user_emotion = history[-1].emotion or self.classify(message)
         question_only = all(x.rstrip().endswith("?") for x in sentences(message))
         group, intensity = _group_of(user_emotion, question_only)
@@ -149,7 +159,6 @@ class OfflineEngine:
             # "He's 12 and the vet says it's his heart" reads neutral on its own, but
             # follows a worried message: the feeling carries over, a little weaker.
             group, intensity = self._carried(history, mood) or (group, intensity)
-        names = _names(history)
         a.topic = _topic_of(message, a.intent in ("yesno", "wh"), names)
         ctx = _Context(
             persona=persona,
@@ -343,6 +352,12 @@ class OfflineEngine:
             group = ctx.group if ctx.group in ("sad", "fearful", "angry") else "neutral"
             parts.append(_pick(rng, f"follow.{group}", sub))
         return parts
+
+
+def _topic_text(text: str, names: frozenset[str]) -> str | None:
+    """The topic phrase of ``text`` as the replier says it ("my luggage" -> "your luggage")."""
+    topic = _topic_of(text, False, names)
+    return topic.text(reflect=True) if topic is not None else None
 
 
 def _rng(seed: int | None, n_history: int, persona: Persona, message: str) -> random.Random:

@@ -1,0 +1,214 @@
+"""Messages the composed replies would get wrong, answered before composing (``special_reply``).
+
+* junk (markup, key mashing) and text that is not English: said so, honestly, and
+  nothing of the conversation's topic is dragged into the answer;
+* questions of fact ("what is the capital of Australia?"): the engine cannot look
+  anything up, and says so instead of guessing;
+* jokes (a riddle and its punchline in one message): laughed at, by the punchline;
+* repair ("going back to what I said earlier: should I call them again?"): the
+  earlier topic that still weighs is found, and the question answered about it.
+
+Each kind has several wordings; the engine picks one the conversation has not used.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from warmchat.dialogue.analysis import reflect, sentences
+from warmchat.dialogue.base import Utterance
+from warmchat.emotion import EmotionState
+from warmchat.language import looks_foreign
+
+
+@dataclass
+class Special:
+    """A reply decided before composing: its wordings and the face to say it with."""
+
+    kind: str  # junk | not_english | fact | joke | repair
+    candidates: list[str]  # wordings, in a seeded random order; the engine takes the first unused
+    emotion: tuple[dict[str, float], float]  # (distribution, intensity)
+
+
+_TAG = re.compile(r"<\s*/?\s*[a-z][^>]{0,60}>", re.I)
+_LAUGH = re.compile(r"^(?:ha|he|hi|ho|lo|l|o|a)+h?$", re.I)
+_PERSONAL = set(
+    "i me my mine myself you your yours yourself we us our ours i'm i've i'd i'll you're you've".split()
+)
+_OPENERS = re.compile(
+    r"^(?:(?:by the way|btw|so|ok(?:ay)?|hey|oh|also|and|quick question|random question|"
+    r"(?:do you|does anyone|would you|you) know|can you tell me|tell me|i wonder|i was wondering)\b[\s,:;-]*)+",
+    re.I,
+)
+_FACT = re.compile(
+    r"^(?:what|who|whom|whose|when|where|which|why|how (?:many|much|far|old|tall|long|big|deep|fast|heavy|high))\b",
+    re.I,
+)
+_REPAIR = re.compile(
+    r"\b(?:(?:go|going|get|getting|come|coming|circle|circling) back to|back to what i|"
+    r"what i (?:said|mentioned|told you) (?:earlier|before)|as i (?:said|mentioned)|like i said|earlier i (?:said|told))\b",
+    re.I,
+)
+_SHOULD = re.compile(r"\b(?:should i|i should|shall i|do i) (?P<act>[^?.!]+)", re.I)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", text)
+
+
+def is_junk(message: str) -> bool:
+    """Markup, or nothing but key mashing ("aaaaaaa", "sdfghjkl"); laughter ("hahaha") is not junk."""
+    if _TAG.search(message):
+        return True
+    words = _words(message)
+    if not words:
+        return False
+
+    def mashed(w: str) -> bool:
+        low = w.lower()
+        if _LAUGH.match(low) and len(set(low)) <= 3 and len(low) <= 12:
+            return False
+        no_vowel = len(low) >= 5 and not set(low) & set("aeiouy")
+        return (
+            (len(low) >= 4 and len(set(low)) <= 2)
+            or no_vowel
+            or (len(low) >= 6 and re.search(r"(.)\1{3,}", low))
+        )
+
+    return all(mashed(w) for w in words)
+
+
+def fact_question(message: str) -> str | None:
+    """The message's question of fact about the world, if it asks one (no "I" or "you" in it)."""
+    for s in reversed(sentences(message)):
+        if not s.rstrip().endswith("?"):
+            continue
+        q = _OPENERS.sub("", s.strip()).strip()
+        words = [w.lower() for w in _words(q)]
+        if len(words) >= 3 and _FACT.match(q) and not set(words) & _PERSONAL:
+            return q
+    return None
+
+
+def joke_punchline(message: str) -> str | None:
+    """The punchline when the message tells a riddle joke (a question, then its answer)."""
+    parts = sentences(message)
+    low = message.lower()
+    if "knock knock" in low or "knock, knock" in low:
+        return parts[-1] if parts else message
+    for i, s in enumerate(parts[:-1]):
+        nxt = parts[i + 1].strip()
+        riddle = re.match(
+            r"^(why|what do you call|what did|how do you|what's the difference)\b", s.strip(), re.I
+        )
+        if s.rstrip().endswith("?") and riddle and not nxt.endswith("?"):
+            return nxt
+    return None
+
+
+def _punch(text: str) -> str:
+    """A punchline cut down to quote back: "Because he was outstanding in his field!" ->
+    "outstanding in his field"."""
+    t = re.sub(
+        r"^(?:(?:because|cause|'cause|so|nothing|he|she|it|they|was|is|were|are)\b\s*)+",
+        "",
+        text.strip(),
+        flags=re.I,
+    )
+    return t.strip(" .!?\"'").rstrip(",") or text.strip(" .!?")
+
+
+def _earlier_topic(
+    history: list[Utterance], classify: Callable[[str], EmotionState], topic_of
+) -> tuple[str, str] | None:
+    """(the earlier user message, its topic) that a repair goes back to: the latest one said
+    with a feeling that weighs (sad, angry, fearful, disgusted), else the latest with a topic."""
+    earlier = [u for u in history[:-1] if u.role == "user"]
+    best = None
+    for u in reversed(earlier):
+        topic = topic_of(u.text)
+        if topic is None:
+            continue
+        state = u.emotion or classify(u.text)
+        if state.dominant in ("sad", "angry", "fearful", "disgusted") and state.intensity >= 0.3:
+            return u.text, topic
+        best = best or (u.text, topic)
+    return best
+
+
+def special_reply(
+    history: list[Utterance],
+    classify: Callable[[str], EmotionState],
+    topic_of: Callable[[str], str | None],
+    rng: random.Random,
+) -> Special | None:
+    """A ``Special`` for the last message, or None to compose as usual. ``topic_of(text)`` is the
+    topic phrase of a message, as the replier says it ("your luggage")."""
+    message = history[-1].text.strip()
+    if is_junk(message):
+        lines = [
+            "I couldn't make that out. Could you say it in a few words?",
+            "Hmm, that came through as a jumble on my side. What did you mean to say?",
+            "I didn't catch that one. Try me again in plain words?",
+        ]
+        return Special("junk", _shuffled(lines, rng), ({"neutral": 0.7, "surprised": 0.3}, 0.3))
+    if looks_foreign(message):
+        lines = [
+            "I'm sorry, I only understand English. Could you say that in English?",
+            "I wish I could follow, but I only speak English. Could you tell me in English?",
+            "That's beyond me, I'm afraid: I only know English. Would you say it in English?",
+        ]
+        return Special("not_english", _shuffled(lines, rng), ({"neutral": 0.8, "sad": 0.2}, 0.3))
+    punch = joke_punchline(message)
+    if punch:
+        quoted = _punch(punch)
+        lines = [
+            f"Ha! {quoted[0].upper() + quoted[1:]}, that's a good one.",
+            f"Oh no, {quoted}! That made me laugh.",
+            f"Ha, {quoted}! I walked right into that one. Got another?",
+        ]
+        return Special("joke", _shuffled(lines, rng), ({"happy": 1.0}, 0.6))
+    fact = fact_question(message)
+    repair = _REPAIR.search(message)
+    if fact and not repair:
+        lines = [
+            "I can't look things up from here, so I'd rather not guess at that. A quick search will know.",
+            "Honestly, I don't know that one for sure, and I can't check from here. A search engine would.",
+            "That's a question of fact, and I can't look anything up, so I won't make an answer up.",
+        ]
+        earlier = _earlier_topic(history, classify, topic_of)
+        if earlier and (classify(earlier[0]).dominant in ("sad", "angry", "fearful")):
+            lines = [f"{line} But tell me, how are you holding up with {earlier[1]}?" for line in lines]
+        return Special("fact", _shuffled(lines, rng), ({"neutral": 1.0}, 0.3))
+    if repair:
+        earlier = _earlier_topic(history, classify, topic_of)
+        if earlier is None:
+            return None
+        _, topic = earlier
+        act = _SHOULD.search(message)
+        lead = [f"Back to {topic}, then.", f"Of course, {topic}.", f"Right, {topic}."]
+        if act:
+            doing = reflect(act.group("act").strip())
+            answers = [
+                f"Yes, I think you should {doing}. It keeps things moving, and you'll know where you stand.",
+                f"I would {doing}, yes. Write down what you want from them first, so it's quick.",
+                f"If you feel up to it, {doing}: staying on it is how these things get sorted.",
+            ]
+        else:
+            answers = [
+                "How are you feeling about it now?",
+                "Where did things end up with it?",
+                "What's on your mind about it now?",
+            ]
+        lines = [f"{lead[i % 3]} {answers[(i + k) % 3]}" for k in range(3) for i in range(3)]
+        return Special("repair", _shuffled(lines, rng), ({"neutral": 0.7, "sad": 0.3}, 0.35))
+    return None
+
+
+def _shuffled(lines: list[str], rng: random.Random) -> list[str]:
+    out = list(lines)
+    rng.shuffle(out)
+    return out

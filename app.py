@@ -90,8 +90,10 @@ def _live(session: S.ChatSession, action, args, progress, last_clip, on_reply: d
 
 @ui.guard
 def on_send(message, agent_img, user_img, emotion, intensity, audio, continue_from, agent_voice, user_voice,
-            liveliness, strength, seed, session, request: gr.Request, progress=gr.Progress()):  # fmt: skip
+            liveliness, strength, seed, session, request: gr.Request, oauth_token: gr.OAuthToken | None,
+            progress=gr.Progress()):  # fmt: skip
     ui.track(session, request)
+    S.sign_in(PIPELINE, session, oauth_token.token if oauth_token else None)  # on a Space: the visitor's LLM
     st = _settings(agent_voice, user_voice, liveliness, strength, seed)
     args = (message, agent_img, user_img, emotion, intensity, audio, st, continue_from)
     yield from _live(
@@ -239,6 +241,8 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
                 clear_btn = gr.Button("Clear", scale=1)
     with gr.Accordion("What runs here", open=False):
         backends = gr.Markdown()
+        if os.environ.get("SPACE_ID"):  # on a Space: the visitor's own token talks to a real LLM
+            gr.LoginButton("Sign in with Hugging Face for replies from an LLM")
     demo.load(on_status, None, backends, api_name="status")
 
     styling = [agent_voice, user_voice, liveliness, strength, seed]

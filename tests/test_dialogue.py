@@ -30,6 +30,7 @@ from warmchat.dialogue import (
     swap_roles,
 )
 from warmchat.dialogue.analysis import analyse, find_topic, first_person_clause, reflect
+from warmchat.dialogue.openai_chat import HF_MODEL, HF_ROUTER
 from warmchat.dialogue.templates import FAVOURITES
 from warmchat.emotion import EmotionState, TextEmotionClassifier
 
@@ -539,6 +540,54 @@ def test_config_from_env():
                                                                    True)  # fmt: skip
     empty = LLMConfig.from_env({})
     assert (empty.model, empty.base_url, empty.enabled) == ("gpt-4o", None, False)
+    # Hugging Face's router with HF_TOKEN on a Space (a Space secret) or when asked for; a token
+    # on a laptop (for downloads) must not send the chat over the network; an OpenAI key wins.
+    assert not LLMConfig.from_env({"HF_TOKEN": "hf_x"}).enabled
+    on_space = LLMConfig.from_env({"HF_TOKEN": "hf_x", "SPACE_ID": "someone/warm-chat"})
+    assert (on_space.base_url, on_space.api_key, on_space.model) == (HF_ROUTER, "hf_x", HF_MODEL)
+    asked = LLMConfig.from_env({"HUGGING_FACE_HUB_TOKEN": "hf_y", "WARMCHAT_LLM_PROVIDER": "huggingface",
+                                "WARMCHAT_LLM_MODEL": "Qwen/Qwen2.5-7B-Instruct"})  # fmt: skip
+    assert (asked.api_key, asked.model, asked.provider) == (
+        "hf_y",
+        "Qwen/Qwen2.5-7B-Instruct",
+        "Hugging Face",
+    )
+    assert "hf_y" not in repr(asked) and "Hugging Face" in OpenAIChat(asked).describe()
+    both = LLMConfig.from_env({"HF_TOKEN": "hf_x", "SPACE_ID": "s/w", "OPENAI_API_KEY": "k"})
+    assert (both.api_key, both.base_url) == ("k", None)
+
+
+def test_a_signed_in_visitor_talks_to_the_llm_with_their_own_token(fake_llm, pipe, monkeypatch):
+    from warmchat import session as S
+    from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
+
+    monkeypatch.setenv("WARMCHAT_HF_BASE_URL", fake_llm.url)  # the router, played by a local server
+    monkeypatch.delenv("WARMCHAT_LLM_MODEL", raising=False)
+    fake_llm.answer(json.dumps({"reply": "Hello! I'm doing well, thanks for asking.", "emotion": "happy",
+                                "intensity": 0.6}))  # fmt: skip
+    visitor, other = S.ChatSession(), S.ChatSession()
+    portraits = (str(DEFAULT_AGENT_PORTRAIT), str(DEFAULT_USER_PORTRAIT))
+    try:
+        assert S.sign_in(pipe, visitor, None) is None  # never signed in: nothing to say
+        assert "Signed in with Hugging Face" in S.sign_in(pipe, visitor, "hf_visitor_token")
+        assert S.sign_in(pipe, visitor, "hf_visitor_token") is None  # the same token: nothing new
+        result, _ = S.send(pipe, visitor, "Hi there, how are you?", *portraits)
+        assert result.agent_node.text == "Hello! I'm doing well, thanks for asking."
+        sent = fake_llm.requests[-1]
+        assert sent["authorization"] == "Bearer hf_visitor_token" and sent["body"]["model"] == HF_MODEL
+        assert any("Signed in" in n for n in visitor.notices)
+        # The token stays in memory: not in the saved tree, not in the session's repr.
+        files = [f for f in visitor.conv.work_dir.rglob("*") if f.is_file() and f.suffix in (".json", ".txt")]
+        assert files and all("hf_visitor_token" not in f.read_text() for f in files)
+        assert "hf_visitor_token" not in repr(visitor)
+        # Another visitor, not signed in, is answered by the offline engine.
+        n = len(fake_llm.requests)
+        result, _ = S.send(pipe, other, "Hi there, how are you?", *portraits)
+        assert len(fake_llm.requests) == n and "doing well, thanks for asking" not in result.agent_node.text
+        assert "Signed out" in S.sign_in(pipe, visitor, None) and visitor.conv.dialogue is None
+    finally:
+        visitor.close()
+        other.close()
 
 
 def test_the_templates_file_follows_its_schema(tmp_path):

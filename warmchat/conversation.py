@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from warmchat.archive import CONVERSATION_FILE, check_saved
-from warmchat.dialogue.base import Persona
+from warmchat.dialogue.base import DialogueEngine, Persona
 from warmchat.errors import TextInputError
 from warmchat.motion.tracks import AvatarState
 from warmchat.render.face import FaceModel
@@ -54,6 +54,9 @@ class Conversation:
     expression_strength: float = 1.0  # scales the emotion shown on both faces
     # The face each side's portrait file was last written from, so it is not rewritten every turn.
     saved_faces: dict[str, FaceModel] = field(default_factory=dict, repr=False, compare=False)
+    # This conversation's own dialogue engine (a visitor signed in with their Hugging Face token);
+    # None: the pipeline's. Never saved.
+    dialogue: DialogueEngine | None = field(default=None, repr=False, compare=False)
 
     @property
     def notices(self) -> list[str]:

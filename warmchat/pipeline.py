@@ -280,7 +280,7 @@ class WarmChatPipeline:
         """Steps 3-8 of a turn for ``user_node``: reply and speech, frames, segments, clip."""
         conv.restore_states(user_node.parent)  # the faces continue from where this branch left them
         # 3. The agent's reply and its speech, written on a thread of their own (warmchat.reply).
-        reply = PendingReply(self.dialogue, self.tts, conv, user_node, self.cfg.traversal, agent_emotion, hooks,
+        reply = PendingReply(conv.dialogue or self.dialogue, self.tts, conv, user_node, self.cfg.traversal, agent_emotion, hooks,
                              times, notices, t0)  # fmt: skip
         clip = conv.work_dir / f"turn_{conv.turn + 1:03d}.mp4"
         rng = np.random.default_rng([conv.seed, conv.turn])
@@ -304,7 +304,7 @@ class WarmChatPipeline:
 
     def next_user_message(self, conv: Conversation) -> tuple[str, EmotionState, str | None]:
         """The user side's next line in agent <-> agent mode (``reply.next_user_line``)."""
-        return next_user_line(self.dialogue, conv, self.cfg.traversal)
+        return next_user_line(conv.dialogue or self.dialogue, conv, self.cfg.traversal)
 
     # ------------------------------------------------------------------ say
     def say(

@@ -12,7 +12,9 @@ as the plain action at the end.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from warmchat import storage
 from warmchat.archive import unpack_zip
+from warmchat.dialogue import DialogueEngine, LLMConfig, OpenAIChat
 from warmchat.emotion import EmotionState, check_emotion_name, check_intensity
 from warmchat.errors import UserInputError
 from warmchat.hooks import Hooks
@@ -78,6 +81,10 @@ class ChatSession:
     # Copies of this session's files that the app's web server made to serve them
     # (Gradio's cache keeps one folder per file); deleted with the session.
     served: set[Path] = field(default_factory=set)
+    # The visitor's own chat model, when signed in with Hugging Face (``sign_in``); None: the app's.
+    dialogue: DialogueEngine | None = field(default=None, repr=False)
+    token_id: str | None = field(default=None, repr=False)  # a hash of the token it was built with
+    news: list[str] = field(default_factory=list)  # notices for the next turn's list (e.g. signed in)
 
     def close(self) -> None:
         """Delete this session's files (called when the visitor leaves or clears)."""
@@ -161,7 +168,34 @@ def ensure_conversation(
         )
         conv.agent, conv.user = new_agent, new_user
     session.portrait_ids = ids
+    session.conv.dialogue = session.dialogue
     return _apply(session.conv, settings)
+
+
+def sign_in(pipe: WarmChatPipeline, session: ChatSession, token: str | None) -> str | None:
+    """Use the visitor's Hugging Face token (from "Sign in with Hugging Face") for their replies:
+    Hugging Face's router answers them, the offline engine when it fails. None signs out.
+    Returns a notice when this changes who replies, else None."""
+    token_id = hashlib.sha256(token.encode()).hexdigest() if token else None
+    if token_id == session.token_id:
+        return None
+    session.token_id = token_id
+    if token is None and session.dialogue is None:
+        return None  # never signed in: nothing changes
+    if token is None:
+        session.dialogue = None
+        notice = f"Signed out: replies come from {pipe.dialogue.describe()}."
+    else:
+        env = os.environ
+        cfg = LLMConfig.huggingface(
+            token, env.get("WARMCHAT_LLM_MODEL") or None, env.get("WARMCHAT_HF_BASE_URL") or None
+        )
+        session.dialogue = OpenAIChat(cfg, classifier=pipe.classifier)
+        notice = f"Signed in with Hugging Face: replies come from {cfg.model} through its router."
+    if session.conv is not None:
+        session.conv.dialogue = session.dialogue
+    session.news.append(notice)
+    return notice
 
 
 def _apply(conv, settings: Settings):
@@ -198,7 +232,7 @@ def send(pipe, session: ChatSession, message, agent_img, user_img, emotion_choic
     result = pipe.run_turn(
         conv, message, user_audio=user_audio, agent_emotion=override, parent=parent, hooks=hooks
     )
-    session.notices = conv.notices + result.notices
+    session.notices, session.news = [*session.news, *conv.notices, *result.notices], []
     hooks.progress(1.0, "Joining the whole conversation")
     return result, pipe.join(conv)
 
@@ -222,7 +256,7 @@ def regenerate(
     if node.role != "agent":
         raise UserInputError("Pick a reply to regenerate (the current node is not one).")
     result = pipe.regenerate(conv, node.id, agent_emotion=_override(emotion_choice, intensity), hooks=hooks)
-    session.notices = conv.notices + result.notices
+    session.notices, session.news = [*session.news, *conv.notices, *result.notices], []
     hooks.progress(1.0, "Joining the whole conversation")
     return result, pipe.join(conv)
 

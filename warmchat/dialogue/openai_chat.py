@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 DEFAULT_INTENSITY = 0.6
 
 
+# Hugging Face's OpenAI-compatible router and the model asked of it unless WARMCHAT_LLM_MODEL names
+# another (an instruct model its providers serve; "model:provider" picks a provider).
+HF_ROUTER = "https://router.huggingface.co/v1"
+HF_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+
+
 @dataclass
 class LLMConfig:
     """Where and how to reach the chat model. ``from_env`` reads the usual variables."""
@@ -61,15 +67,34 @@ class LLMConfig:
     temperature: float = 0.8
     # How many of the most recent utterances are sent (older ones are left out).
     max_history: int = 12
+    # Who serves the model, for the status line ("Hugging Face" for the router); None: the host says it.
+    provider: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LLMConfig:
-        """Defaults overridden by WARMCHAT_LLM_MODEL, OPENAI_BASE_URL and OPENAI_API_KEY."""
+        """Defaults overridden by WARMCHAT_LLM_MODEL, OPENAI_BASE_URL and OPENAI_API_KEY; without
+        an OpenAI key, Hugging Face's router with HF_TOKEN where that is meant: on a Space
+        (SPACE_ID set: the token is a Space secret) or with WARMCHAT_LLM_PROVIDER=huggingface.
+        (A token set on a laptop for downloads alone must not send the chat over the network.)"""
         env = os.environ if environ is None else environ
+        model = (env.get("WARMCHAT_LLM_MODEL") or "").strip() or None
+        key = (env.get("OPENAI_API_KEY") or "").strip() or None
+        hf = (env.get("HF_TOKEN") or env.get("HUGGING_FACE_HUB_TOKEN") or "").strip()
+        wants_hf = (
+            env.get("SPACE_ID") or (env.get("WARMCHAT_LLM_PROVIDER") or "").strip().lower() == "huggingface"
+        )
+        if key is None and hf and wants_hf:
+            return cls.huggingface(hf, model, (env.get("WARMCHAT_HF_BASE_URL") or "").strip() or None)
         return cls(
-            model=(env.get("WARMCHAT_LLM_MODEL") or "").strip() or cls.model,
-            base_url=(env.get("OPENAI_BASE_URL") or "").strip() or None,
-            api_key=(env.get("OPENAI_API_KEY") or "").strip() or None,
+            model=model or cls.model, base_url=(env.get("OPENAI_BASE_URL") or "").strip() or None, api_key=key
+        )
+
+    @classmethod
+    def huggingface(cls, token: str, model: str | None = None, base_url: str | None = None) -> LLMConfig:
+        """Hugging Face's OpenAI-compatible inference router, with a Space secret or a visitor's
+        own token from "Sign in with Hugging Face"; ``base_url`` only for tests."""
+        return cls(
+            model=model or HF_MODEL, base_url=base_url or HF_ROUTER, api_key=token, provider="Hugging Face"
         )
 
     @property
@@ -219,7 +244,8 @@ class OpenAIChat:
 
     def describe(self) -> str:
         """The back end in words (``WarmChatPipeline.status``)."""
-        return f"OpenAI-compatible chat, model {self.config.model!r} at {self.host}; offline engine when it fails"
+        where = f"{self.config.provider} ({self.host})" if self.config.provider else self.host
+        return f"OpenAI-compatible chat, model {self.config.model!r} at {where}; offline engine when it fails"
 
     def _get_client(self) -> openai.OpenAI:
         """The openai client, made on first use (it opens no connection until asked)."""

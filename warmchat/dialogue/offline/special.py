@@ -6,7 +6,9 @@
   anything up, and says so instead of guessing;
 * jokes (a riddle and its punchline in one message): laughed at, by the punchline;
 * repair ("going back to what I said earlier: should I call them again?"): the
-  earlier topic that still weighs is found, and the question answered about it.
+  topic it names, or the earlier one that still weighs, and the question answered about it;
+* advice ("should I sell the car?", "what should I feed Pixel?"): the answer names what
+  they would do.
 
 Each kind has several wordings; the engine picks one the conversation has not used.
 """
@@ -28,7 +30,7 @@ from warmchat.language import looks_foreign
 class Special:
     """A reply decided before composing: its wordings and the face to say it with."""
 
-    kind: str  # junk | not_english | fact | joke | repair
+    kind: str  # junk | not_english | fact | joke | repair | advice
     candidates: list[str]  # wordings, in a seeded random order; the engine takes the first unused
     emotion: tuple[dict[str, float], float]  # (distribution, intensity)
 
@@ -44,7 +46,8 @@ _OPENERS = re.compile(
     re.I,
 )
 _FACT = re.compile(
-    r"^(?:what|who|whom|whose|when|where|which|why|how (?:many|much|far|old|tall|long|big|deep|fast|heavy|high))\b",
+    r"^(?:what(?! if\b| about\b| now\b| else\b| happened\b| happens\b)|who|whom|whose|when|where|which|why"
+    r"|how (?:many|much|far|old|tall|long|big|deep|fast|heavy|high))\b",
     re.I,
 )
 _REPAIR = re.compile(
@@ -52,6 +55,9 @@ _REPAIR = re.compile(
     r"what i (?:said|mentioned|told you) (?:earlier|before)|as i (?:said|mentioned)|like i said|earlier i (?:said|told))\b",
     re.I,
 )
+# "back to the languages" names the topic; "back to what I said" does not.
+_BACK_TO = re.compile(r"\bback to (?P<topic>(?:the|my|our|your|his|her|their) [^,:;?.!]{2,40})", re.I)
+_ASKS_WHAT = re.compile(r"\b(what|which|where|when|how|who)\b[^?.!]*\b(?:should i|shall i|do i)\b", re.I)
 _SHOULD = re.compile(r"\b(?:should i|i should|shall i|do i) (?P<act>[^?.!]+)", re.I)
 
 
@@ -113,12 +119,14 @@ def _punch(text: str) -> str:
     """A punchline cut down to quote back: "Because he was outstanding in his field!" ->
     "outstanding in his field"."""
     t = re.sub(
-        r"^(?:(?:because|cause|'cause|so|nothing|he|she|it|they|was|is|were|are)\b\s*)+",
+        r"^(?:(?:because|cause|'cause|so|nothing|he|she|it|they|was|is|were|are)\b[\s,]*)+",
         "",
         text.strip(),
         flags=re.I,
     )
-    return t.strip(" .!?\"'").rstrip(",") or text.strip(" .!?")
+    t = t.strip(" .!?,;:\"'") or text.strip(" .!?")
+    # "To keep an eye on the mouse" is quoted mid-sentence: lower its first letter (not "I", not "NASA").
+    return t[0].lower() + t[1:] if len(t) > 1 and t[1].islower() and not t.startswith("I ") else t
 
 
 def _earlier_topic(
@@ -166,9 +174,9 @@ def special_reply(
     if punch:
         quoted = _punch(punch)
         lines = [
-            f"Ha! {quoted[0].upper() + quoted[1:]}, that's a good one.",
-            f"Oh no, {quoted}! That made me laugh.",
-            f"Ha, {quoted}! I walked right into that one. Got another?",
+            f"Ha! {quoted[0].upper() + quoted[1:]}! That's a good one, I love it.",
+            f"Oh, {quoted}! That made me laugh, thank you.",
+            f"Ha, {quoted}! Brilliant, I walked right into that one. Got another?",
         ]
         return Special("joke", _shuffled(lines, rng), ({"happy": 1.0}, 0.6))
     fact = fact_question(message)
@@ -184,18 +192,22 @@ def special_reply(
             lines = [f"{line} But tell me, how are you holding up with {earlier[1]}?" for line in lines]
         return Special("fact", _shuffled(lines, rng), ({"neutral": 1.0}, 0.3))
     if repair:
+        named = _BACK_TO.search(message)
         earlier = _earlier_topic(history, classify, topic_of)
-        if earlier is None:
+        if named:
+            topic = reflect(named.group("topic").strip())  # "back to the languages": that is the topic
+        elif earlier is not None:
+            _, topic = earlier
+        else:
             return None
-        _, topic = earlier
         act = _SHOULD.search(message)
         lead = [f"Back to {topic}, then.", f"Of course, {topic}.", f"Right, {topic}."]
         if act:
             doing = reflect(act.group("act").strip())
             answers = [
-                f"Yes, I think you should {doing}. It keeps things moving, and you'll know where you stand.",
-                f"I would {doing}, yes. Write down what you want from them first, so it's quick.",
-                f"If you feel up to it, {doing}: staying on it is how these things get sorted.",
+                f"Yes, I think you should {doing}, if it feels right when the time comes.",
+                f"I would {doing}, yes. It helps to know what you want to say first.",
+                f"If you feel up to it, {doing}. And if you don't, that's all right too.",
             ]
         else:
             answers = [
@@ -205,7 +217,34 @@ def special_reply(
             ]
         lines = [f"{lead[i % 3]} {answers[(i + k) % 3]}" for k in range(3) for i in range(3)]
         return Special("repair", _shuffled(lines, rng), ({"neutral": 0.7, "sad": 0.3}, 0.35))
+    act = _SHOULD.search(message)
+    if act and not fact:
+        return _advice(message, act.group("act").strip(), rng)
     return None
+
+
+def _advice(message: str, act: str, rng: random.Random) -> Special | None:
+    """ "Should I sell the car?": an answer that names what they would do. "What should I feed
+    Pixel?": the question named back, and an honest way to find out."""
+    doing = reflect(act)
+    if len(doing.split()) < 2:
+        return None  # "should I?" alone: nothing to name
+    asks_what = _ASKS_WHAT.search(message)
+    if asks_what:
+        wh = asks_what.group(1).lower()
+        lines = [
+            f"{wh.capitalize()} to {doing}? I can't look that up, but someone who knows it well could tell you.",
+            f"Good question, {wh} to {doing}. I'd try a little, see what works, and keep what does.",
+            f"{wh.capitalize()} to {doing}, hmm. What have you tried so far?",
+        ]
+    else:
+        cap = doing[0].upper() + doing[1:]
+        lines = [
+            f"{cap}? If it still feels right tomorrow, I'd say yes.",
+            f"I think you could {doing}, if your gut says so. What's making you unsure?",
+            f"It's your call, but I'd {doing}: at least you'd know where you stand.",
+        ]
+    return Special("advice", _shuffled(lines, rng), ({"neutral": 1.0}, 0.35))
 
 
 def _shuffled(lines: list[str], rng: random.Random) -> list[str]:

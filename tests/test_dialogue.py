@@ -693,3 +693,35 @@ def test_what_counts_as_a_fact_question_or_a_joke(message, kind):
 
     got = "joke" if joke_punchline(message) else ("fact" if fact_question(message) else None)
     assert got == kind
+
+
+def test_the_dialogue_evaluation_meets_its_bars(engine, classifier):
+    from warmchat.bench.dialogue import evaluate, load_conversations
+
+    convs = load_conversations()
+    assert len(convs) >= 60 and len({c["kind"] for c in convs}) >= 10
+    figures, _ = evaluate(engine, classifier, convs)
+    # Issue 15's bars: no artefacts, no repeats, refers back >= 80 %, label agrees >= 90 %.
+    assert figures["with_artefacts"] == 0 and figures["with_repeats"] == 0, figures
+    assert figures["refers_back_share"] >= 0.8 and figures["label_agrees_share"] >= 0.9, figures
+    assert figures["turns_needing_reference"] >= 25 and figures["similarity_to_message_mean"] > 0.3
+
+
+def test_the_evaluations_checks_catch_what_they_name():
+    from warmchat.bench.dialogue import artefacts
+    from warmchat.emotion import EmotionState, agrees
+
+    assert artefacts("I've always wondered about let's.") and artefacts(
+        "What do you love about the spoken message?"
+    )
+    assert (
+        artefacts("Tell me about your your dog.")
+        and artefacts("I love {topic}.")
+        and artefacts("It was a apple")
+    )
+    assert not artefacts("Tell me about your dog, and how Max is doing.")
+    cheerful = EmotionState.of("happy", 0.7)
+    assert not agrees(EmotionState.of("sad", 0.9), cheerful)  # a cheerful reply labelled sad 0.9 (issue 15)
+    assert agrees(EmotionState.of("sad", 0.5), EmotionState.of("fearful", 0.4))
+    assert not agrees(EmotionState.of("angry", 0.8), EmotionState.of("neutral", 0.3))
+    assert agrees(EmotionState.of("neutral", 0.3), cheerful)

@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument(
         "--sections",
-        help="comma-separated subset: speed,lipsync,identity,emotion,motion,head,text_emotion,ears,voice,faces (faces takes ~7 min; --quick leaves it out unless named)",
+        help="comma-separated subset: speed,lipsync,identity,emotion,motion,head,text_emotion,ears,voice,dialogue,faces (faces takes ~7 min; --quick leaves it out unless named)",
     )
     return p
 

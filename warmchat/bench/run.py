@@ -13,7 +13,9 @@ Sections (each a dict of figures; a figure that cannot be measured is a dict
 4. emotion: landmark cues of each emotion against neutral, FER-2013 agreement;
 5. motion: head-pose spread and smoothness, blinks, jitter, vs the real videos, re-traced;
    head: the generated head tracks themselves, seams in a minute, seed diversity;
-6. text emotion: classifier accuracy on the labelled sentences;
+6. text emotion: classifier accuracy on the labelled sentences; ears and voice:
+   transcription and each voice's prosody; dialogue: the engines on 60+ scripted
+   conversations, every reply checked (``warmchat.bench.dialogue``);
 7. faces: issue 12's measure on many portraits (``warmchat.bench.faces``): FER-2013
    read-as-intended share per emotion speaking and listening, blink depth and rate,
    identity while emoting, the ghost check. It takes minutes, so ``--quick`` leaves
@@ -36,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from warmchat.bench import measures as M
+from warmchat.bench.dialogue import run as run_dialogue
 from warmchat.bench.evaluators import load as load_evaluator
 from warmchat.emotion import EMOTIONS, EmotionState
 from warmchat.motion.tracks import FPS
@@ -665,6 +668,7 @@ def run(quick: bool = False, sections: tuple[str, ...] = SECTIONS, log=print) ->
                 "text_emotion": lambda: bench_text_emotion(quick),
                 "ears": lambda: bench_ears(pipe, quick),
                 "voice": lambda: bench_voice(pipe, quick),
+                "dialogue": lambda: run_dialogue(quick),
                 "faces": lambda: bench_faces(quick, log),
             }[name]
             result[name] = fn()
@@ -741,6 +745,9 @@ def headline(result: dict) -> dict:
         "happy_corner_lift": ("emotion", "happy", "corner_lift_vs_neutral"),
         "text_emotion_accuracy": ("text_emotion", "embedding_accuracy"),
         "ears_word_error_rate": ("ears", "word_error_rate_mean"),
+        "dialogue_refers_back": ("dialogue", "offline", "refers_back_share"),
+        "dialogue_label_agrees": ("dialogue", "offline", "label_agrees_share"),
+        "dialogue_artefacts": ("dialogue", "offline", "with_artefacts"),
         "head_within_real_range": ("head", "within_real_range"),
         "head_seam_60s": ("head", "seam_60s_max_over_p999"),
         "faces_fer_emotions": ("faces", "expression", "fer_share_mean_emotions"),

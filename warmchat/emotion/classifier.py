@@ -210,6 +210,10 @@ class TextEmotionClassifier:
 
     # ----- public API ----------------------------------------------------------
 
+    def embed(self, texts: list[str]) -> np.ndarray | None:
+        """(N, D) unit-length sentence embeddings of ``texts``; None without the model (lexicon only)."""
+        return None if self._model is None else self._encode(list(texts))
+
     def classify(self, text: str) -> EmotionState:
         """Distribution over the eight emotions plus intensity; empty text -> neutral, 0."""
         return self.classify_many([text])[0]

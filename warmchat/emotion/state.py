@@ -128,3 +128,25 @@ def mix(states: list[EmotionState], weights: list[float] | np.ndarray) -> Emotio
     dist = sum(wi * s.dist for wi, s in zip(w, states))
     intensity = float(sum(wi * s.intensity for wi, s in zip(w, states)))
     return EmotionState(dist, intensity)
+
+
+_POSITIVE, _NEGATIVE = (
+    frozenset({"happy", "surprised"}),
+    frozenset({"sad", "angry", "fearful", "disgusted", "contempt"}),
+)
+
+
+def valence(state: EmotionState) -> str:
+    """ "positive", "negative" or "neutral", by the dominant emotion."""
+    d = state.dominant
+    return "positive" if d in _POSITIVE else "negative" if d in _NEGATIVE else "neutral"
+
+
+def agrees(label: EmotionState, read: EmotionState) -> bool:
+    """Whether the emotion a line is said with (``label``) fits how its words read (``read``, e.g.
+    the text classifier's): not the opposite valence at 0.3 or more, and no strong feeling (0.6 or
+    more) on words that read neutral."""
+    lv, rv = valence(label), valence(read)
+    if {lv, rv} == {"positive", "negative"} and label.intensity >= 0.3:
+        return False
+    return not (lv != "neutral" and label.intensity >= 0.6 and rv == "neutral")

@@ -725,3 +725,30 @@ def test_the_evaluations_checks_catch_what_they_name():
     assert agrees(EmotionState.of("sad", 0.5), EmotionState.of("fearful", 0.4))
     assert not agrees(EmotionState.of("angry", 0.8), EmotionState.of("neutral", 0.3))
     assert agrees(EmotionState.of("neutral", 0.3), cheerful)
+
+
+@pytest.mark.parametrize(
+    ("chosen", "valence_wanted"), [("sad", "negative"), ("happy", "positive"), ("angry", "negative")]
+)
+def test_a_chosen_emotion_is_written_into_the_reply(engine, classifier, chosen, valence_wanted):
+    from warmchat.emotion import agrees, valence
+
+    # The visitor picks the agent's emotion: the words must carry it, not just the face
+    # (a cheerful reply labelled sad 0.9 was issue 15's example).
+    want = EmotionState.of(chosen, 0.9)
+    for seed, message in enumerate(["I went to the market this morning.", "My cousin visited us on Sunday."]):
+        r = engine.reply([Utterance("user", message)], Persona(), seed=seed, emotion=want)
+        read = classifier.classify(r.text)
+        assert r.emotion == want and valence(read) == valence_wanted and agrees(want, read), (r.text, read)
+
+
+def test_the_llm_is_asked_to_write_in_the_chosen_emotion(fake_llm, engine):
+    fake_llm.answer(json.dumps({"reply": "Oh no, that is so sad.", "emotion": "happy", "intensity": 0.2}))
+    want = EmotionState.of("sad", 0.8)
+    r = chat(fake_llm, engine).reply(HISTORY, Persona(), emotion=want)
+    system = fake_llm.requests[-1]["body"]["messages"][0]["content"]
+    assert "sad (intensity 0.80)" in system and "sound sad" in system
+    assert r.emotion == want  # the visitor's choice, not the model's label
+    fake_llm.answer(None, status=500)  # and the fallback writes in it too
+    r = chat(fake_llm, engine).reply(HISTORY, Persona(), emotion=want)
+    assert r.backend == "offline" and r.emotion == want

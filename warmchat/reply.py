@@ -47,7 +47,7 @@ class PendingReply:
 
         def write():
             t = time.perf_counter()
-            reply = dialogue.reply(history, conv.agent.persona, mood, seed=seed)
+            reply = dialogue.reply(history, conv.agent.persona, mood, seed=seed, emotion=agent_emotion)
             emotion = agent_emotion or reply.emotion
             times["dialogue"] = time.perf_counter() - t
             t = time.perf_counter()

@@ -84,8 +84,10 @@ class DialogueEngine(Protocol):
         persona: Persona,
         mood: EmotionState | None = None,
         seed: int | None = None,
+        emotion: EmotionState | None = None,
     ) -> Reply:
-        """Answer ``history[-1]`` as ``persona``.
+        """Answer ``history[-1]`` as ``persona`` (in ``emotion`` when the visitor chose one: the
+        reply is written to sound so, and said with it).
 
         ``mood`` is the cumulative emotion from the dialogue tree (the reverse-level
         traversal), which colours the reply; ``seed`` makes the reply reproducible

@@ -103,7 +103,9 @@ class LLMConfig:
         return bool(self.api_key and self.api_key.strip())
 
 
-def system_prompt(persona: Persona, mood: EmotionState | None, last: EmotionState | None) -> str:
+def system_prompt(
+    persona: Persona, mood: EmotionState | None, last: EmotionState | None, want: EmotionState | None = None
+) -> str:
     """The system message: who to be, how to speak, the emotional context, the JSON format."""
     lines = [
         f"You are {persona.name}, {persona.description}.",
@@ -119,6 +121,11 @@ def system_prompt(persona: Persona, mood: EmotionState | None, last: EmotionStat
         )
     if last is not None:
         lines.append(f"The last message sounded {last.dominant} (intensity {last.intensity:.2f}).")
+    if want is not None:
+        lines.append(
+            f"Your face will show {want.dominant} (intensity {want.intensity:.2f}) while you speak: "
+            f"write the reply so that its words sound {want.dominant} too."
+        )
     lines.append(
         "Reply with a JSON object only, no other text: "
         '{"reply": "<what you say>", "emotion": "<one of '
@@ -134,11 +141,12 @@ def build_messages(
     persona: Persona,
     mood: EmotionState | None,
     max_history: int,
+    want: EmotionState | None = None,
 ) -> list[dict[str, str]]:
     """System prompt plus the last ``max_history`` utterances as user/assistant messages."""
     recent = [u for u in history if u.text.strip()][-max(1, max_history) :]
     last = recent[-1].emotion if recent and recent[-1].role == "user" else None
-    messages = [{"role": "system", "content": system_prompt(persona, mood, last)}]
+    messages = [{"role": "system", "content": system_prompt(persona, mood, last, want)}]
     for u in recent:
         role = "assistant" if u.role == "agent" else "user"
         messages.append({"role": role, "content": u.text.strip()})
@@ -276,37 +284,49 @@ class OpenAIChat:
         persona: Persona,
         mood: EmotionState | None = None,
         seed: int | None = None,
+        emotion: EmotionState | None = None,
     ) -> Reply:
-        """Ask the model; on any failure return the fallback's reply with a notice."""
+        """Ask the model (to write in ``emotion``, when the visitor chose one); on any failure
+        return the fallback's reply with a notice."""
         cfg = self.config
         if not cfg.enabled:
-            return self._fall_back(history, persona, mood, seed, "no API key is set (OPENAI_API_KEY)", None)
-        messages = build_messages(history, persona, mood, cfg.max_history)
+            return self._fall_back(
+                history, persona, mood, seed, emotion, "no API key is set (OPENAI_API_KEY)", None
+            )
+        messages = build_messages(history, persona, mood, cfg.max_history, emotion)
         try:
             content = self._complete(messages, seed)
-            text, emotion, intensity = parse_answer(content)
+            text, label, intensity = parse_answer(content)
         except openai.APITimeoutError as exc:
-            return self._fall_back(history, persona, mood, seed, f"timeout after {cfg.timeout_s:g} s", exc)
+            return self._fall_back(
+                history, persona, mood, seed, emotion, f"timeout after {cfg.timeout_s:g} s", exc
+            )
         except openai.APIConnectionError as exc:
-            return self._fall_back(history, persona, mood, seed, f"could not connect to {self.host}", exc)
+            return self._fall_back(
+                history, persona, mood, seed, emotion, f"could not connect to {self.host}", exc
+            )
         except openai.APIStatusError as exc:
-            return self._fall_back(history, persona, mood, seed, _status_reason(exc, cfg), exc)
+            return self._fall_back(history, persona, mood, seed, emotion, _status_reason(exc, cfg), exc)
         except openai.OpenAIError as exc:
             # Any other client-side failure (e.g. a response that fails validation).
             reason = f"unexpected response from {self.host}"
-            return self._fall_back(history, persona, mood, seed, reason, exc)
+            return self._fall_back(history, persona, mood, seed, emotion, reason, exc)
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             # json.JSONDecodeError is a ValueError; the rest cover odd response shapes.
             reason = str(exc) if isinstance(exc, ValueError) else "unexpected response format"
-            return self._fall_back(history, persona, mood, seed, reason, exc, "gave an unusable answer")
+            return self._fall_back(
+                history, persona, mood, seed, emotion, reason, exc, "gave an unusable answer"
+            )
 
-        if isinstance(emotion, EmotionState):
-            state = EmotionState(emotion.dist, DEFAULT_INTENSITY if intensity is None else intensity)
-        elif isinstance(emotion, str):
-            state = EmotionState.of(emotion, DEFAULT_INTENSITY if intensity is None else intensity)
-        else:
-            label = self._classify(text)
+        if emotion is not None:
+            state = emotion  # the visitor's choice: the model was asked to write in it
+        elif isinstance(label, EmotionState):
             state = EmotionState(label.dist, DEFAULT_INTENSITY if intensity is None else intensity)
+        elif isinstance(label, str):
+            state = EmotionState.of(label, DEFAULT_INTENSITY if intensity is None else intensity)
+        else:
+            read = self._classify(text)
+            state = EmotionState(read.dist, DEFAULT_INTENSITY if intensity is None else intensity)
         return Reply(text, state, "openai")
 
     def opening(self, persona: Persona, topic: str | None = None, seed: int | None = None) -> Reply:
@@ -357,6 +377,7 @@ class OpenAIChat:
         persona: Persona,
         mood: EmotionState | None,
         seed: int | None,
+        want: EmotionState | None,
         reason: str,
         exc: BaseException | None,
         verb: str = "did not answer",
@@ -367,7 +388,7 @@ class OpenAIChat:
             log.warning("LLM reply failed (%s); the offline engine replies. %s", reason, detail)
         else:
             log.warning("LLM reply skipped (%s); the offline engine replies.", reason)
-        reply = self.fallback.reply(history, persona, mood, seed)
+        reply = self.fallback.reply(history, persona, mood, seed, emotion=want)
         verb = "was not asked" if exc is None else verb
         reply.notice = f"The LLM {verb} ({reason}); the offline engine replied instead."
         return reply

@@ -131,8 +131,10 @@ class OfflineEngine:
         persona: Persona,
         mood: EmotionState | None = None,
         seed: int | None = None,
+        emotion: EmotionState | None = None,
     ) -> Reply:
-        """Answer ``history[-1]`` as ``persona``; see the module docstring for how."""
+        """Answer ``history[-1]`` as ``persona``; see the module docstring for how. With ``emotion``
+        (the visitor's choice) the reply is composed from that emotion's sentences and said with it."""
         if not history:
             return opening_line(persona, None, seed)
         message = history[-1].text.strip()
@@ -149,13 +151,15 @@ class OfflineEngine:
             said = {_norm(x) for u in history for x in sentences(u.text)}
             fresh = [c for c in special.candidates if not any(_norm(x) in said for x in sentences(c))]
             text = _unique(fresh or special.candidates, history, rng)
-            return Reply(text, _finish((*special.emotion, 0.0), 0.0, style, mood), "offline")
+            return Reply(text, emotion or _finish((*special.emotion, 0.0), 0.0, style, mood), "offline")
 
         user_emotion = history[-1].emotion or self.classify(message)
         question_only = all(x.rstrip().endswith("?") for x in sentences(message))
         group, intensity = _group_of(user_emotion, question_only)
         a = analyse(message)
-        if group == "neutral" and a.intent not in ("greeting", "farewell", "compliment"):
+        if emotion is not None and emotion.dominant != "neutral" and emotion.intensity >= 0.2:
+            group, intensity = _GROUP[emotion.dominant], emotion.intensity  # write it as the visitor chose
+        elif group == "neutral" and a.intent not in ("greeting", "farewell", "compliment"):
             # "He's 12 and the vet says it's his heart" reads neutral on its own, but
             # follows a worried message: the feeling carries over, a little weaker.
             group, intensity = self._carried(history, mood) or (group, intensity)
@@ -181,7 +185,7 @@ class OfflineEngine:
             group,
             ctx.topic,
         )
-        return Reply(text, _agent_emotion(ctx, mood), "offline")
+        return Reply(text, emotion or _agent_emotion(ctx, mood), "offline")
 
     def _carried(self, history: list[Utterance], mood: EmotionState | None) -> tuple[str, float] | None:
         """A distressed group (sad, fearful, angry) that still holds from earlier, if any.

@@ -686,6 +686,9 @@ def test_junk_and_other_languages_get_an_honest_reply_without_a_stale_topic(engi
         ("What do you think about cats?", None),
         ("How are you today?", None),
         ("Knock knock. Who's there? Lettuce.", "joke"),
+        ("What's the story behind travelling?", None),  # the engine's own follow-up (agent <-> agent)
+        ("What was the best part of the trip?", None),
+        ("Why is the sky blue?", "fact"),
     ],
 )
 def test_what_counts_as_a_fact_question_or_a_joke(message, kind):

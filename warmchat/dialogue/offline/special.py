@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from warmchat.dialogue.analysis import reflect, sentences
+from warmchat.dialogue.analysis import question_frame, reflect, sentences
 from warmchat.dialogue.base import Utterance
 from warmchat.emotion import EmotionState
 from warmchat.language import looks_foreign
@@ -50,6 +50,14 @@ _FACT = re.compile(
     r"|how (?:many|much|far|old|tall|long|big|deep|fast|heavy|high))\b",
     re.I,
 )
+# Questions about the conversation, not the world: "what's the story behind travelling?",
+# "what was the best part?", "what's it like?".
+_CHAT_WORDS = set(
+    "story best worst hardest part thing things like love favourite favorite plan plans news secret "
+    "highlight feel feeling mind think happened next".split()
+)
+# The question frames that also fit a question about the world ("who wrote Hamlet?" is a "who").
+_WORLD_FRAMES = {None, "who", "why", "duration"}
 _REPAIR = re.compile(
     r"\b(?:(?:go|going|get|getting|come|coming|circle|circling) back to|back to what i|"
     r"what i (?:said|mentioned|told you) (?:earlier|before)|as i (?:said|mentioned)|like i said|earlier i (?:said|told))\b",
@@ -94,7 +102,9 @@ def fact_question(message: str) -> str | None:
             continue
         q = _OPENERS.sub("", s.strip()).strip()
         words = [w.lower() for w in _words(q)]
-        if len(words) >= 3 and _FACT.match(q) and not set(words) & _PERSONAL:
+        if len(words) < 3 or not _FACT.match(q) or set(words) & _PERSONAL or set(words) & _CHAT_WORDS:
+            continue
+        if question_frame(q)[0] in _WORLD_FRAMES:  # a question the engine talks about is no fact
             return q
     return None
 

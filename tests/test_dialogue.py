@@ -755,3 +755,27 @@ def test_the_llm_is_asked_to_write_in_the_chosen_emotion(fake_llm, engine):
     fake_llm.answer(None, status=500)  # and the fallback writes in it too
     r = chat(fake_llm, engine).reply(HISTORY, Persona(), emotion=want)
     assert r.backend == "offline" and r.emotion == want
+
+
+@pytest.mark.parametrize(
+    ("news", "kind"),
+    [
+        ("My dog Max is sick and I'm really worried.", "negative"),
+        ("I finally finished renovating my kitchen!", "positive"),
+    ],
+)
+def test_in_agent_to_agent_talk_each_side_owns_its_news(engine, news, kind):
+    from warmchat.dialogue import PARTNER_PERSONA, swap_roles
+    from warmchat.emotion import valence
+
+    # The second persona said the news; the agent answered kindly about "your ...". The second
+    # persona must answer as its owner: not comfort the agent back ("Fear makes everything feel
+    # bigger ..."), not ask how the agent will celebrate the kitchen.
+    path = [Utterance("user", news)]
+    agent = engine.reply(path, Persona(), seed=0)
+    assert "your" in agent.text.lower()
+    path.append(Utterance("agent", agent.text, agent.emotion))
+    back = engine.reply(swap_roles(path), PARTNER_PERSONA, seed=1)
+    topic = "dog Max" if "Max" in news else "kitchen"
+    assert f"my {topic}" in back.text.replace("My ", "my ") and f"your {topic}" not in back.text, back.text
+    assert valence(back.emotion) == ("negative" if kind == "negative" else "positive"), back.emotion

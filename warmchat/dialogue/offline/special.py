@@ -8,7 +8,9 @@
 * repair ("going back to what I said earlier: should I call them again?"): the
   topic it names, or the earlier one that still weighs, and the question answered about it;
 * advice ("should I sell the car?", "what should I feed Pixel?"): the answer names what
-  they would do.
+  they would do;
+* kindness about the replier's own news ("worry means you care about your dog Max", in
+  agent <-> agent talk): answered as its owner, not comforted back.
 
 Each kind has several wordings; the engine picks one the conversation has not used.
 """
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 from warmchat.dialogue.analysis import question_frame, reflect, sentences
 from warmchat.dialogue.base import Utterance
-from warmchat.emotion import EmotionState
+from warmchat.emotion import EmotionState, valence
 from warmchat.language import looks_foreign
 
 
@@ -30,7 +32,7 @@ from warmchat.language import looks_foreign
 class Special:
     """A reply decided before composing: its wordings and the face to say it with."""
 
-    kind: str  # junk | not_english | fact | joke | repair | advice
+    kind: str  # junk | not_english | fact | joke | repair | advice | owner
     candidates: list[str]  # wordings, in a seeded random order; the engine takes the first unused
     emotion: tuple[dict[str, float], float]  # (distribution, intensity)
 
@@ -230,6 +232,51 @@ def special_reply(
     act = _SHOULD.search(message)
     if act and not fact:
         return _advice(message, act.group("act").strip(), rng)
+    return _owner(history, classify, rng)
+
+
+def _owner(
+    history: list[Utterance], classify: Callable[[str], EmotionState], rng: random.Random
+) -> Special | None:
+    """Kindness about the replier's own news ("Worry means you care about your dog Max", "How will you
+    celebrate your kitchen?") is answered as its owner: thanked, or answered from its side, never met
+    with comfort or a question about it as if it were the other's (agent <-> agent, ``chat --turns``)."""
+    message = history[-1].text
+    theirs = {w.lower() for w in re.findall(r"\byour (\w+(?: \w+)?)", message, re.I)}
+    if not theirs:
+        return None
+    for u in history[:-1]:  # the line that brought the news up: its feeling is the owner's
+        if u.role != "agent":
+            continue
+        mine = set(re.findall(r"\bmy (\w+(?: \w+)?)", u.text, re.I))
+        shared = {m for m in mine for t in theirs if m.split()[0].lower() == t.split()[0]}
+        if not shared:
+            continue
+        topic = "my " + min(shared, key=len)
+        feeling = u.emotion or classify(u.text)
+        asked = message.rstrip().endswith("?")
+        if valence(feeling) == "positive":
+            lines = (
+                [f"Honestly, I'm thrilled with {topic}. Thanks for asking!",
+                 f"I haven't stopped smiling about {topic}, to be honest!",
+                 f"So pleased, really. {topic[0].upper() + topic[1:]} was worth the wait."]
+                if asked else
+                [f"Thank you! I'm still smiling about {topic}.", f"Thanks, that's kind. {topic[0].upper() + topic[1:]} made my week!",
+                 f"Aw, thank you. I'm really happy about {topic}."]
+            )  # fmt: skip
+            return Special("owner", _shuffled(lines, rng), ({"happy": 1.0}, 0.55))
+        if valence(feeling) == "negative":
+            lines = (
+                [f"Honestly, I'm not sure yet. Talking about {topic} helps, though.",
+                 f"Maybe just taking it one day at a time. Thanks for asking about {topic}.",
+                 f"A little, yes. It helps to say it out loud about {topic}."]
+                if asked else
+                [f"Thank you, that means a lot. I keep thinking about {topic}.",
+                 f"Thanks for listening. {topic[0].upper() + topic[1:]} is on my mind all the time.",
+                 f"You're kind. It helps to talk about {topic} with someone."]
+            )  # fmt: skip
+            return Special("owner", _shuffled(lines, rng), ({"sad": 0.6, "neutral": 0.4}, 0.45))
+        return None
     return None
 
 

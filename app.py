@@ -241,7 +241,7 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
                 clear_btn = gr.Button("Clear", scale=1)
     with gr.Accordion("What runs here", open=False):
         backends = gr.Markdown()
-        if os.environ.get("SPACE_ID"):  # on a Space: the visitor's own token talks to a real LLM
+        if gr.utils.get_space():  # on a Space (elsewhere Gradio's mocked sign-in needs a logged-in Hub)
             gr.LoginButton("Sign in with Hugging Face for replies from an LLM")
     demo.load(on_status, None, backends, api_name="status")
 

@@ -543,7 +543,7 @@ def test_config_from_env():
     # Hugging Face's router with HF_TOKEN on a Space (a Space secret) or when asked for; a token
     # on a laptop (for downloads) must not send the chat over the network; an OpenAI key wins.
     assert not LLMConfig.from_env({"HF_TOKEN": "hf_x"}).enabled
-    on_space = LLMConfig.from_env({"HF_TOKEN": "hf_x", "SPACE_ID": "someone/warm-chat"})
+    on_space = LLMConfig.from_env({"HF_TOKEN": "hf_x", "SYSTEM": "spaces", "SPACE_ID": "someone/warm-chat"})
     assert (on_space.base_url, on_space.api_key, on_space.model) == (HF_ROUTER, "hf_x", HF_MODEL)
     asked = LLMConfig.from_env({"HUGGING_FACE_HUB_TOKEN": "hf_y", "WARMCHAT_LLM_PROVIDER": "huggingface",
                                 "WARMCHAT_LLM_MODEL": "Qwen/Qwen2.5-7B-Instruct"})  # fmt: skip
@@ -553,7 +553,7 @@ def test_config_from_env():
         "Hugging Face",
     )
     assert "hf_y" not in repr(asked) and "Hugging Face" in OpenAIChat(asked).describe()
-    both = LLMConfig.from_env({"HF_TOKEN": "hf_x", "SPACE_ID": "s/w", "OPENAI_API_KEY": "k"})
+    both = LLMConfig.from_env({"HF_TOKEN": "hf_x", "SYSTEM": "spaces", "OPENAI_API_KEY": "k"})
     assert (both.api_key, both.base_url) == ("k", None)
 
 
@@ -779,3 +779,25 @@ def test_in_agent_to_agent_talk_each_side_owns_its_news(engine, news, kind):
     topic = "dog Max" if "Max" in news else "kitchen"
     assert f"my {topic}" in back.text.replace("My ", "my ") and f"your {topic}" not in back.text, back.text
     assert valence(back.emotion) == ("negative" if kind == "negative" else "positive"), back.emotion
+
+
+@pytest.mark.slow
+def test_the_sign_in_button_is_there_on_a_space_and_only_there(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from warmchat.paths import REPO_DIR
+
+    # Gradio on a Space (SYSTEM=spaces, its OAuth variables set as a Space with hf_oauth sets them)
+    # adds the sign-in routes; elsewhere the button is left out (Gradio's local stand-in needs a
+    # machine logged in to the Hub and raises otherwise).
+    code = ("import app; print(any(type(b).__name__ == 'LoginButton' for b in app.demo.blocks.values()),"
+            " any('/login/huggingface' == getattr(r, 'path', '') for r in app.demo.app.routes))")  # fmt: skip
+    space = {"SYSTEM": "spaces", "SPACE_ID": "someone/warm-chat", "OAUTH_CLIENT_ID": "id", "OAUTH_CLIENT_SECRET": "secret",
+             "OAUTH_SCOPES": "openid profile inference-api", "OPENID_PROVIDER_URL": "https://huggingface.co"}  # fmt: skip
+    base = {k: v for k, v in os.environ.items() if k not in space and k != "HF_TOKEN"}
+    for env, want in ((base | space, "True True"), (base, "False False")):
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO_DIR, env=env | {"TMPDIR": str(tmp_path)},
+                             capture_output=True, text=True, timeout=180)  # fmt: skip
+        assert out.returncode == 0 and out.stdout.strip().splitlines()[-1] == want, out.stderr[-2000:]

@@ -74,14 +74,16 @@ class LLMConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LLMConfig:
         """Defaults overridden by WARMCHAT_LLM_MODEL, OPENAI_BASE_URL and OPENAI_API_KEY; without
         an OpenAI key, Hugging Face's router with HF_TOKEN where that is meant: on a Space
-        (SPACE_ID set: the token is a Space secret) or with WARMCHAT_LLM_PROVIDER=huggingface.
+        (SYSTEM=spaces, as Spaces set it: the token is a Space secret) or with
+        WARMCHAT_LLM_PROVIDER=huggingface.
         (A token set on a laptop for downloads alone must not send the chat over the network.)"""
         env = os.environ if environ is None else environ
         model = (env.get("WARMCHAT_LLM_MODEL") or "").strip() or None
         key = (env.get("OPENAI_API_KEY") or "").strip() or None
         hf = (env.get("HF_TOKEN") or env.get("HUGGING_FACE_HUB_TOKEN") or "").strip()
         wants_hf = (
-            env.get("SPACE_ID") or (env.get("WARMCHAT_LLM_PROVIDER") or "").strip().lower() == "huggingface"
+            env.get("SYSTEM") == "spaces"
+            or (env.get("WARMCHAT_LLM_PROVIDER") or "").strip().lower() == "huggingface"
         )
         if key is None and hf and wants_hf:
             return cls.huggingface(hf, model, (env.get("WARMCHAT_HF_BASE_URL") or "").strip() or None)

@@ -135,3 +135,14 @@ def test_status_names_the_back_end_of_every_stage_and_why_one_fell_back(tmp_path
     motion.speaker = LearnedSpeaker(LearnedSpeakerConfig(weights=tmp_path / "gone.pt"))
     st = WarmChatPipeline(motion=motion, classifier=pipe.classifier, dialogue=pipe.dialogue).status()
     assert st["lips"].startswith("hand-made visemes (fell back:") and "gone.pt" in st["lips"]
+
+
+def test_a_regenerated_reply_is_always_new(pipe, tmp_path):
+    # An advice question has few wordings (three): each regeneration must still say something new
+    # (a regeneration repeated the reply it replaced in a CI run).
+    conv = pipe.new_conversation(DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT, work_dir=tmp_path / "c")
+    first = pipe.run_turn(conv, "Which colours should I buy first?")
+    replies = [first.agent_node.text]
+    for _ in range(2):
+        replies.append(pipe.regenerate(conv, first.agent_node.id).agent_node.text)
+    assert len(set(replies)) == 3, replies

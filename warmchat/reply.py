@@ -44,10 +44,17 @@ class PendingReply:
         ]
         mood = tree.cumulative_emotion(user_node.id, traversal, for_role="agent")
         seed = _seed(conv.seed, conv.turn)
+        # A regenerated reply must be new: the replies this message already has are not said again.
+        before = {tree.node(c).text for c in user_node.children if tree.node(c).role == "agent"}
 
         def write():
             t = time.perf_counter()
-            reply = dialogue.reply(history, conv.agent.persona, mood, seed=seed, emotion=agent_emotion)
+            for k in range(6):
+                reply = dialogue.reply(
+                    history, conv.agent.persona, mood, seed=seed + k, emotion=agent_emotion
+                )
+                if reply.text not in before:
+                    break
             emotion = agent_emotion or reply.emotion
             times["dialogue"] = time.perf_counter() - t
             t = time.perf_counter()

@@ -801,3 +801,16 @@ def test_the_sign_in_button_is_there_on_a_space_and_only_there(tmp_path):
         out = subprocess.run([sys.executable, "-c", code], cwd=REPO_DIR, env=env | {"TMPDIR": str(tmp_path)},
                              capture_output=True, text=True, timeout=180)  # fmt: skip
         assert out.returncode == 0 and out.stdout.strip().splitlines()[-1] == want, out.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "manners", ["Of course, happy to help.", "Aw, you're so welcome.", "No problem at all!"]
+)
+def test_good_manners_are_not_news(engine, manners):
+    # "Of course, happy to help." read as happy news got "How are you going to celebrate?" (agent <-> agent).
+    history = [Utterance("user", "Thanks for listening."), Utterance("agent", "Thank you, that means a lot."),
+               Utterance("user", manners)]  # fmt: skip
+    r = engine.reply(history, Persona(), seed=0)
+    assert (
+        "celebrate" not in r.text and "wonderful" not in r.text.lower() and "congrat" not in r.text.lower()
+    ), r.text

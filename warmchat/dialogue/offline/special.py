@@ -32,7 +32,7 @@ from warmchat.language import looks_foreign
 class Special:
     """A reply decided before composing: its wordings and the face to say it with."""
 
-    kind: str  # junk | not_english | fact | joke | repair | advice | owner
+    kind: str  # junk | not_english | pleasantry | fact | joke | repair | advice | owner
     candidates: list[str]  # wordings, in a seeded random order; the engine takes the first unused
     emotion: tuple[dict[str, float], float]  # (distribution, intensity)
 
@@ -57,6 +57,12 @@ _FACT = re.compile(
 _CHAT_WORDS = set(
     "story best worst hardest part thing things like love favourite favorite plan plans news secret "
     "highlight feel feeling mind think happened next".split()
+)
+# Good manners that answer thanks: not news to congratulate.
+_PLEASANTRY = re.compile(
+    r"^\W*(?:(?:aw+|oh|ah|well|hey)\W+)?(?:of course|my pleasure|you'?re (?:very |so )?welcome|no problem|no worries|any ?time|"
+    r"happy to help|glad (?:i could|to) help|don'?t mention it)\b",
+    re.I,
 )
 # The question frames that also fit a question about the world ("who wrote Hamlet?" is a "who").
 _WORLD_FRAMES = {None, "who", "why", "duration"}
@@ -182,6 +188,14 @@ def special_reply(
             "That's beyond me, I'm afraid: I only know English. Would you say it in English?",
         ]
         return Special("not_english", _shuffled(lines, rng), ({"neutral": 0.8, "sad": 0.2}, 0.3))
+    if _PLEASANTRY.match(message) and len(_words(message)) <= 8:
+        # "Of course, happy to help." is good manners, not good news: no "How will you celebrate?"
+        lines = [
+            "Thank you, really. It helps to have someone to talk to.",
+            "I appreciate it. So, what else is on your mind today?",
+            "That's kind of you. How has the rest of your day been?",
+        ]
+        return Special("pleasantry", _shuffled(lines, rng), ({"happy": 0.6, "neutral": 0.4}, 0.35))
     punch = joke_punchline(message)
     if punch:
         quoted = _punch(punch)
@@ -232,27 +246,27 @@ def special_reply(
     act = _SHOULD.search(message)
     if act and not fact:
         return _advice(message, act.group("act").strip(), rng)
-    return _owner(history, classify, rng)
+    return _owner(history, classify, topic_of, rng)
 
 
 def _owner(
-    history: list[Utterance], classify: Callable[[str], EmotionState], rng: random.Random
+    history: list[Utterance], classify: Callable[[str], EmotionState], topic_of, rng: random.Random
 ) -> Special | None:
     """Kindness about the replier's own news ("Worry means you care about your dog Max", "How will you
     celebrate your kitchen?") is answered as its owner: thanked, or answered from its side, never met
     with comfort or a question about it as if it were the other's (agent <-> agent, ``chat --turns``)."""
     message = history[-1].text
-    theirs = {w.lower() for w in re.findall(r"\byour (\w+(?: \w+)?)", message, re.I)}
-    if not theirs:
+    if not re.search(r"\byour\b", message, re.I):
         return None
     for u in history[:-1]:  # the line that brought the news up: its feeling is the owner's
         if u.role != "agent":
             continue
-        mine = set(re.findall(r"\bmy (\w+(?: \w+)?)", u.text, re.I))
-        shared = {m for m in mine for t in theirs if m.split()[0].lower() == t.split()[0]}
-        if not shared:
+        # Its topic as the other says it ("your dog Max"), said back in the message: not any "my"
+        # ("on my mind" is no news).
+        said = topic_of(u.text)
+        if not said or not said.lower().startswith("your ") or said.lower() not in message.lower():
             continue
-        topic = "my " + min(shared, key=len)
+        topic = "my " + said[5:]
         feeling = u.emotion or classify(u.text)
         asked = message.rstrip().endswith("?")
         if valence(feeling) == "positive":

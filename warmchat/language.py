@@ -26,22 +26,29 @@ _OTHER = set(
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
 
+def words(text: str) -> list[str]:
+    """The words of ``text`` (letters, with an inner apostrophe: "don't"), as written."""
+    return _WORD.findall(text)
+
+
+def _read(text: str) -> tuple[int, bool, int, int]:
+    """(words, another script than Latin, common English words, common words of other languages)."""
+    found = words(text.lower())
+    other_script = any(ord(c) > 0x24F for w in found for c in w)  # beyond the Latin alphabets
+    return len(found), other_script, sum(w in _ENGLISH for w in found), sum(w in _OTHER for w in found)
+
+
 def looks_english(text: str) -> bool:
     """Whether ``text`` reads as English (a cheap test: English letters and common English words)."""
-    words = _WORD.findall(text.lower())
-    if not words:
+    n, other_script, english, other = _read(text)
+    if n == 0:
         return True
-    if any(ord(c) > 0x24F for w in words for c in w):  # beyond the Latin alphabets: not English
-        return False
-    english, other = sum(w in _ENGLISH for w in words), sum(w in _OTHER for w in words)
-    return english > other or (english == other == 0 and len(words) <= 3)
+    return not other_script and (english > other or (english == other == 0 and n <= 3))
 
 
 def looks_foreign(text: str) -> bool:
     """Whether ``text`` is clearly not English: another script, or more common words of other
     languages than of English. Stricter than ``not looks_english``: a short English line of
     rare words ("Beautiful sunset yesterday evening") is not foreign."""
-    words = _WORD.findall(text.lower())
-    if any(ord(c) > 0x24F for w in words for c in w):
-        return True
-    return sum(w in _OTHER for w in words) > sum(w in _ENGLISH for w in words)
+    _, other_script, english, other = _read(text)
+    return other_script or other > english

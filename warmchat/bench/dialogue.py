@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from warmchat.dialogue import DEFAULT_PERSONA, DialogueEngine, Utterance
-from warmchat.dialogue.analysis import sentences
+from warmchat.dialogue.analysis import sentence_key, sentences
 from warmchat.emotion import agrees
 from warmchat.paths import REPO_DIR
 
@@ -56,10 +56,6 @@ ARTEFACTS = (
 def artefacts(text: str) -> list[str]:
     """The artefact patterns ``text`` matches (their text), empty when clean."""
     return [m.group(0) for p in ARTEFACTS if (m := p.search(text))]
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"[^a-z0-9 ]", "", s.lower()).strip()
 
 
 @dataclass
@@ -99,7 +95,7 @@ def play(engine: DialogueEngine, conv: dict, classifier, seed: int = 0) -> list[
         c = Checked(turn["user"], r.text, f"{r.emotion.dominant} {r.emotion.intensity:.2f}", secs, backend=r.backend,
                     artefacts=artefacts(r.text), read=f"{read.dominant} {read.intensity:.2f}",
                     agrees=agrees(r.emotion, read))  # fmt: skip
-        own = [_norm(s) for s in sentences(r.text)]
+        own = [sentence_key(s) for s in sentences(r.text)]
         c.repeated = [s for s in own if s and s in said]
         said.update(own)
         if turn.get("refers"):

@@ -80,6 +80,11 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def sentence_key(text: str) -> str:
+    """Comparison key for "the same sentence": lower case, letters and digits only."""
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", text.lower()).split())
+
+
 def sentences(text: str) -> list[str]:
     """Split into sentences at ., ! and ? followed by a space."""
     return [s for s in SENTENCE_RE.split(normalise(text)) if s.strip()]

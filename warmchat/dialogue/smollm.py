@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from warmchat.dialogue.analysis import sentences
+from warmchat.dialogue.analysis import sentence_key, sentences
 from warmchat.dialogue.base import Persona, Reply, Utterance
 from warmchat.emotion import EmotionState
 
@@ -61,22 +61,18 @@ class SmolLMConfig:
     threads: int = 2  # torch CPU threads while generating
 
 
-def _norm(s: str) -> str:
-    return re.sub(r"[^a-z0-9 ]", "", s.lower()).strip()
-
-
 def choose(candidates: list[str], history: list[Utterance], similarity) -> str | None:
     """The best candidate (see the module docstring, step 3), or None when none is usable.
     ``similarity(texts)`` gives each text's similarity to the last message."""
     theirs = {w for u in history if u.role == "user" for w in re.findall(r"\bmy (\w+)", u.text.lower())}
-    said = {_norm(s) for u in history for s in sentences(u.text)}
+    said = {sentence_key(s) for u in history for s in sentences(u.text)}
     usable = []
     for c in candidates:
         text = " ".join(sentences(c.strip())[:2]).strip()
         words = text.split()
         if not (3 <= len(words) <= 45) or _BAD.search(text):
             continue
-        if any(_norm(s) in said for s in sentences(text)):
+        if any(sentence_key(s) in said for s in sentences(text)):
             continue
         # Speaking as the user: "my X" where they said "my X" (the reply should say "your X").
         if set(re.findall(r"\bmy (\w+)", text.lower())) & theirs:

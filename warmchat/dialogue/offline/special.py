@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from warmchat.dialogue.analysis import question_frame, reflect, sentences
 from warmchat.dialogue.base import Utterance
 from warmchat.emotion import EmotionState, valence
-from warmchat.language import looks_foreign
+from warmchat.language import looks_foreign, words
 
 
 @dataclass
@@ -77,16 +77,12 @@ _ASKS_WHAT = re.compile(r"\b(what|which|where|when|how|who)\b[^?.!]*\b(?:should 
 _SHOULD = re.compile(r"\b(?:should i|i should|shall i|do i) (?P<act>[^?.!]+)", re.I)
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", text)
-
-
 def is_junk(message: str) -> bool:
     """Markup, or nothing but key mashing ("aaaaaaa", "sdfghjkl"); laughter ("hahaha") is not junk."""
     if _TAG.search(message):
         return True
-    words = _words(message)
-    if not words:
+    found = words(message)
+    if not found:
         return False
 
     def mashed(w: str) -> bool:
@@ -100,7 +96,7 @@ def is_junk(message: str) -> bool:
             or (len(low) >= 6 and re.search(r"(.)\1{3,}", low))
         )
 
-    return all(mashed(w) for w in words)
+    return all(mashed(w) for w in found)
 
 
 def fact_question(message: str) -> str | None:
@@ -109,8 +105,8 @@ def fact_question(message: str) -> str | None:
         if not s.rstrip().endswith("?"):
             continue
         q = _OPENERS.sub("", s.strip()).strip()
-        words = [w.lower() for w in _words(q)]
-        if len(words) < 3 or not _FACT.match(q) or set(words) & _PERSONAL or set(words) & _CHAT_WORDS:
+        low = [w.lower() for w in words(q)]
+        if len(low) < 3 or not _FACT.match(q) or set(low) & (_PERSONAL | _CHAT_WORDS):
             continue
         if question_frame(q)[0] in _WORLD_FRAMES:  # a question the engine talks about is no fact
             return q
@@ -149,9 +145,10 @@ def _punch(text: str) -> str:
 
 def _earlier_topic(
     history: list[Utterance], classify: Callable[[str], EmotionState], topic_of
-) -> tuple[str, str] | None:
-    """(the earlier user message, its topic) that a repair goes back to: the latest one said
-    with a feeling that weighs (sad, angry, fearful, disgusted), else the latest with a topic."""
+) -> tuple[str, EmotionState] | None:
+    """(the topic, the feeling it was said with) of the earlier user message a repair goes back
+    to: the latest one said with a feeling that weighs (sad, angry, fearful, disgusted), else the
+    latest with a topic."""
     earlier = [u for u in history[:-1] if u.role == "user"]
     best = None
     for u in reversed(earlier):
@@ -160,8 +157,8 @@ def _earlier_topic(
             continue
         state = u.emotion or classify(u.text)
         if state.dominant in ("sad", "angry", "fearful", "disgusted") and state.intensity >= 0.3:
-            return u.text, topic
-        best = best or (u.text, topic)
+            return topic, state
+        best = best or (topic, state)
     return best
 
 
@@ -188,7 +185,7 @@ def special_reply(
             "That's beyond me, I'm afraid: I only know English. Would you say it in English?",
         ]
         return Special("not_english", _shuffled(lines, rng), ({"neutral": 0.8, "sad": 0.2}, 0.3))
-    if _PLEASANTRY.match(message) and len(_words(message)) <= 8:
+    if _PLEASANTRY.match(message) and len(words(message)) <= 8:
         # "Of course, happy to help." is good manners, not good news: no "How will you celebrate?"
         lines = [
             "Thank you, really. It helps to have someone to talk to.",
@@ -200,13 +197,14 @@ def special_reply(
     if punch:
         quoted = _punch(punch)
         lines = [
-            f"Ha! {quoted[0].upper() + quoted[1:]}! That's a good one, I love it.",
+            f"Ha! {_cap(quoted)}! That's a good one, I love it.",
             f"Oh, {quoted}! That made me laugh, thank you.",
             f"Ha, {quoted}! Brilliant, I walked right into that one. Got another?",
         ]
         return Special("joke", _shuffled(lines, rng), ({"happy": 1.0}, 0.6))
     fact = fact_question(message)
     repair = _REPAIR.search(message)
+    act = _SHOULD.search(message)  # "should I ...": what they would do
     if fact and not repair:
         lines = [
             "I can't look things up from here, so I'd rather not guess at that. A quick search will know.",
@@ -214,8 +212,8 @@ def special_reply(
             "That's a question of fact, and I can't look anything up, so I won't make an answer up.",
         ]
         earlier = _earlier_topic(history, classify, topic_of)
-        if earlier and (classify(earlier[0]).dominant in ("sad", "angry", "fearful")):
-            lines = [f"{line} But tell me, how are you holding up with {earlier[1]}?" for line in lines]
+        if earlier and earlier[1].dominant in ("sad", "angry", "fearful"):
+            lines = [f"{line} But tell me, how are you holding up with {earlier[0]}?" for line in lines]
         return Special("fact", _shuffled(lines, rng), ({"neutral": 1.0}, 0.3))
     if repair:
         named = _BACK_TO.search(message)
@@ -223,10 +221,9 @@ def special_reply(
         if named:
             topic = reflect(named.group("topic").strip())  # "back to the languages": that is the topic
         elif earlier is not None:
-            _, topic = earlier
+            topic = earlier[0]
         else:
             return None
-        act = _SHOULD.search(message)
         lead = [f"Back to {topic}, then.", f"Of course, {topic}.", f"Right, {topic}."]
         if act:
             doing = reflect(act.group("act").strip())
@@ -243,7 +240,6 @@ def special_reply(
             ]
         lines = [f"{lead[i % 3]} {answers[(i + k) % 3]}" for k in range(3) for i in range(3)]
         return Special("repair", _shuffled(lines, rng), ({"neutral": 0.7, "sad": 0.3}, 0.35))
-    act = _SHOULD.search(message)
     if act and not fact:
         return _advice(message, act.group("act").strip(), rng)
     return _owner(history, classify, topic_of, rng)
@@ -273,9 +269,9 @@ def _owner(
             lines = (
                 [f"Honestly, I'm thrilled with {topic}. Thanks for asking!",
                  f"I haven't stopped smiling about {topic}, to be honest!",
-                 f"So pleased, really. {topic[0].upper() + topic[1:]} was worth the wait."]
+                 f"So pleased, really. {_cap(topic)} was worth the wait."]
                 if asked else
-                [f"Thank you! I'm still smiling about {topic}.", f"Thanks, that's kind. {topic[0].upper() + topic[1:]} made my week!",
+                [f"Thank you! I'm still smiling about {topic}.", f"Thanks, that's kind. {_cap(topic)} made my week!",
                  f"Aw, thank you. I'm really happy about {topic}."]
             )  # fmt: skip
             return Special("owner", _shuffled(lines, rng), ({"happy": 1.0}, 0.55))
@@ -286,7 +282,7 @@ def _owner(
                  f"A little, yes. It helps to say it out loud about {topic}."]
                 if asked else
                 [f"Thank you, that means a lot. I keep thinking about {topic}.",
-                 f"Thanks for listening. {topic[0].upper() + topic[1:]} is on my mind all the time.",
+                 f"Thanks for listening. {_cap(topic)} is on my mind all the time.",
                  f"You're kind. It helps to talk about {topic} with someone."]
             )  # fmt: skip
             return Special("owner", _shuffled(lines, rng), ({"sad": 0.6, "neutral": 0.4}, 0.45))
@@ -309,13 +305,17 @@ def _advice(message: str, act: str, rng: random.Random) -> Special | None:
             f"{wh.capitalize()} to {doing}, hmm. What have you tried so far?",
         ]
     else:
-        cap = doing[0].upper() + doing[1:]
         lines = [
-            f"{cap}? If it still feels right tomorrow, I'd say yes.",
+            f"{_cap(doing)}? If it still feels right tomorrow, I'd say yes.",
             f"I think you could {doing}, if your gut says so. What's making you unsure?",
             f"It's your call, but I'd {doing}: at least you'd know where you stand.",
         ]
     return Special("advice", _shuffled(lines, rng), ({"neutral": 1.0}, 0.35))
+
+
+def _cap(text: str) -> str:
+    """``text`` with its first letter in capitals, to begin a sentence."""
+    return text[:1].upper() + text[1:]
 
 
 def _shuffled(lines: list[str], rng: random.Random) -> list[str]:

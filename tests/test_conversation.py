@@ -137,6 +137,12 @@ def test_replay_and_agent_to_agent_from_the_cli(tmp_path):
     nodes = [n for n in json.loads((out2 / "itt.json").read_text())["nodes"] if n["role"] != "root"]
     assert len(nodes) == 6 and len({n["text"] for n in nodes}) == 6
     assert len(list(out2.glob("turn_*.mp4"))) == 3
+    # Nobody made this talk sad: each side's face keeps the feeling its writer gave the line (the
+    # text classifier read Leo's "Have you always felt that way about rainy days?" as sad 0.6).
+    for n in nodes:
+        dist = n["emotion"]["dist"]
+        top = max(dist, key=dist.get)
+        assert top not in ("sad", "fearful", "angry", "disgusted") or n["emotion"]["intensity"] < 0.3, n
     # ... and one more turn after resuming the replayed script.
     out3 = tmp_path / "resumed"
     assert (

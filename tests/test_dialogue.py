@@ -710,6 +710,48 @@ def test_the_dialogue_evaluation_meets_its_bars(engine, classifier):
     assert figures["turns_needing_reference"] >= 25 and figures["similarity_to_message_mean"] > 0.3
 
 
+def test_two_personas_talking_stay_themselves(engine, classifier):
+    from warmchat.bench.dialogue import evaluate_agents
+
+    figures, played = evaluate_agents(engine, classifier, seeds=4, turns=10)
+    assert figures["lines"] == 80
+    # No parrots (a sentence either persona said), no sad faces nobody prompted (the tree's mood
+    # drifted sad on misread lines), no persona unsaying what it said of itself.
+    assert figures["with_artefacts"] == 0 and figures["with_repeats"] == 0, figures
+    assert figures["unprompted_distress"] == 0 and figures["persona_flips"] == 0, figures
+    # Light talk stays light: no line's face is stronger than 0.6 on words that read neutral.
+    assert figures["label_agrees_share"] >= 0.8, figures
+    # A topic worn out is left for another (ten turns on one hobby ran out of new things to say).
+    texts = " ".join(c.reply for _, cs in played for c in cs)
+    assert any(k in texts for k in ("new subject", "covered", "curious about lately")), texts[:500]
+
+
+def test_what_a_persona_says_of_its_ties_to_a_thing():
+    from warmchat.dialogue.analysis import stance
+
+    assert stance("Yes, I really do. Music is one of my favourite things.") == "fan"
+    assert stance("A friend brought up cooking once, and I've been hooked ever since.") == "fan"
+    assert stance("Oh, fun! I don't know much about rainy days, but I'm curious.") == "new"
+    assert stance("Not really, to be honest, but I'm curious about music.") == "new"
+    assert stance("It sounds like you've always wondered about gardening.") is None  # their ties, not mine
+    assert stance("What's the story behind old films?") is None
+
+
+def test_a_face_is_no_stronger_than_the_words(engine):
+    # Two personas sharing joy about a hobby climbed each other to a grin at 0.9 on "I think it
+    # started when I was little": words that read neutral get a mild face; happy words keep theirs.
+    grin = EmotionState.of("happy", 0.9)
+    plain = engine._temper(grin, "I think it started when I was little, and it just stuck.")
+    assert plain.dominant == "happy" and plain.intensity <= 0.5
+    assert engine._temper(grin, "That's wonderful news, I'm so happy for you!").intensity == pytest.approx(
+        0.9
+    )
+    # A hobby is not news: a persona's cheerful label on plain words gets no congratulations.
+    history = [Utterance("user", "Honestly, old films surprised me more than I expected.", grin)]
+    r = engine.reply(history, Persona(), grin, seed=3)
+    assert "thrilled" not in r.text and "good news" not in r.text.lower(), r.text
+
+
 def test_the_evaluations_checks_catch_what_they_name():
     from warmchat.bench.dialogue import artefacts
     from warmchat.emotion import EmotionState, agrees

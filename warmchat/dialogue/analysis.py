@@ -121,6 +121,11 @@ def _first_word_index(toks: list[str]) -> int:
     return i
 
 
+# Units of time: function words after a number ("three days"), part of the thing after a word
+# ("rainy days", "my school years").
+_UNITS = frozenset("days nights mornings evenings weekends weeks months years".split())
+
+
 def _plain_content(low: str) -> bool:
     """A word that can be a topic on its own (not a function word, verb or feeling)."""
     return (
@@ -191,6 +196,8 @@ def find_topic(text: str) -> Topic | None:
                 while j < n and len(phrase) < 3 and _plain_content(toks[j].lower()):
                     phrase.append(toks[j])
                     j += 1
+                if j < n and len(phrase) < 3 and toks[j].lower() in _UNITS:
+                    phrase.append(toks[j])  # "rainy days", "school years": the unit ends the thing
                 base = 4.0 if prev in PREFERENCE_VERBS else 3.0
                 if prev == "about":
                     base = 6.0
@@ -217,6 +224,10 @@ def _noun_phrase(toks: list[str], i: int) -> tuple[list[str], int]:
     while i < n and len(out) < 3:
         tok = toks[i]
         low = tok.lower()
+        if out and low in _UNITS:
+            out.append(tok)  # "my school years"
+            i += 1
+            break
         if not _is_word(tok) or low in FUNCTION_WORDS:
             break
         if out and (low in VERBS or low.endswith("ing") or low.endswith("ed")):
@@ -415,3 +426,22 @@ def analyse(text: str) -> Analysis:
     else:
         intent = "statement"
     return Analysis(intent, frame, arg, topic, clause, greeted, negative)
+
+
+# What a speaker says of their own ties to a thing: a fan ("I love it", "I've been hooked ever
+# since") or new to it ("I don't know much about it"). A persona that said one never says the other.
+_FAN = re.compile(
+    r"\b(?:i love|i do!|yes, i really do|obsessed with|i'm a fan of|soft spot for|hooked|really stuck with me|"
+    r"has been on my mind|just makes me happy|for ages|one of my favourite|been thinking about .{1,40} lately|"
+    r"started when i was little)\b",
+    re.I,
+)
+_NEW = re.compile(
+    r"\b(?:not really, to be honest|i don't know much about|i've always wondered about)\b", re.I
+)
+
+
+def stance(text: str) -> str | None:
+    """ "fan", "new" or None: what ``text`` says of the speaker's own ties to its topic."""
+    fan, new = bool(_FAN.search(text)), bool(_NEW.search(text))
+    return None if fan == new else "fan" if fan else "new"

@@ -40,7 +40,7 @@ Pool = dict[str, tuple[str, ...]]
 
 TEMPLATES_FILE = Path(__file__).resolve().parent / "templates.json"
 STYLES = ("*", "warm", "playful", "calm")  # "*": lines every persona may say
-PLACEHOLDERS = frozenset(("topic", "Topic", "clause", "name", "description", "fav", "cat", "fresh"))
+PLACEHOLDERS = frozenset(("topic", "Topic", "clause", "name", "description", "fav", "cat", "fresh", "Fresh"))
 REQUIRED_POOLS = ("extra", "opening")  # the engine's last resorts
 
 

@@ -174,6 +174,7 @@ def _values(
         "name": ctx.persona.name,
         "description": ctx.persona.description,
         "fresh": ctx.fresh,
+        "Fresh": ctx.fresh[:1].upper() + ctx.fresh[1:],
     }
     values.update(extra or {})
     return values

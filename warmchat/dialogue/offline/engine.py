@@ -40,21 +40,16 @@ import logging
 import random
 import threading
 from dataclasses import replace
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from warmchat.dialogue.analysis import (
     analyse,
     sentences,
+    stance,
 )
 from warmchat.dialogue.base import Persona, Reply, Utterance
-from warmchat.dialogue.offline.special import special_reply
-from warmchat.dialogue.templates import FRESH_TOPICS
-from warmchat.emotion import EMOTIONS, EmotionState
-
-if TYPE_CHECKING:
-    pass
 from warmchat.dialogue.offline.compose import (
     _CHECK_IN_FRAMES,
     _MUTUAL_FRAMES,
@@ -75,7 +70,13 @@ from warmchat.dialogue.offline.compose import (
     _unique,
 )
 from warmchat.dialogue.offline.policy import _CARRIED, _GROUP, _group_of
+from warmchat.dialogue.offline.special import special_reply
 from warmchat.dialogue.offline.topics import _choose_topic, _names, _norm, _pronoun, _template_of, _topic_of
+from warmchat.dialogue.templates import FRESH_TOPICS
+from warmchat.emotion import EMOTIONS, EmotionState, valence
+
+# The strongest a reply's face gets on words that read neutral (``agrees`` calls 0.6 strong).
+_MILD = 0.5
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,13 @@ class OfflineEngine:
             text = _unique(fresh or special.candidates, history, rng)
             return Reply(text, emotion or _finish((*special.emotion, 0.0), 0.0, style, mood), "offline")
 
-        user_emotion = history[-1].emotion or self.classify(message)
+        user_emotion = self.classify(message)
+        said_with = history[-1].emotion
+        if said_with is not None and _GROUP[said_with.dominant] != _GROUP[user_emotion.dominant]:
+            # The line's words and the feeling it was said with disagree (a persona's "happy" on
+            # "I think it started when I was little", or a misread): answer neither, stay neutral.
+            # Congratulating a hobby ("you must be thrilled!") is what the words alone avoid.
+            user_emotion = EmotionState.of("neutral", 0.3)
         question_only = all(x.rstrip().endswith("?") for x in sentences(message))
         group, intensity = _group_of(user_emotion, question_only)
         a = analyse(message)
@@ -185,7 +192,15 @@ class OfflineEngine:
             group,
             ctx.topic,
         )
-        return Reply(text, emotion or _agent_emotion(ctx, mood), "offline")
+        return Reply(text, emotion or self._temper(_agent_emotion(ctx, mood), text), "offline")
+
+    def _temper(self, label: EmotionState, text: str) -> EmotionState:
+        """``label`` no stronger than the reply's words carry: on words that read neutral the face
+        stays mild (at most ``_MILD``). Without this, two personas sharing joy about a hobby climb
+        each other's intensity to a grin at 0.9 on "I think it started when I was little"."""
+        if label.intensity <= _MILD or valence(self.classify(text)) != "neutral":
+            return label
+        return EmotionState(label.dist, _MILD)
 
     def _carried(self, history: list[Utterance], mood: EmotionState | None) -> tuple[str, float] | None:
         """A distressed group (sad, fearful, angry) that still holds from earlier, if any.
@@ -218,22 +233,47 @@ class OfflineEngine:
         # Wordings already used by either speaker, even with another topic filled in:
         # "I got into it by accident" after "I got into cooking by accident" is a repeat.
         used = {found[0] for u in history for s in sentences(u.text) if (found := _template_of(s))}
-        best: tuple[int, str] | None = None
+        # A persona keeps to what it said of its own ties to the topic (a fan stays a fan).
+        kept = _own_stance(history, ctx.topic)
+
+        def clash(text: str) -> bool:
+            return kept is not None and stance(text) not in (None, kept)
+
+        best: tuple[int, str, int] | None = None  # (reused, text, exact repeats or clashes)
         for _ in range(40):
             ctx.picked = []
             text = _join(self._compose(ctx, rng))
             if _norm(text) in own:
                 continue
-            reused = sum(_norm(s) in said for s in sentences(text))
-            reused += sum(k in used for k in ctx.picked)
+            exact = sum(_norm(s) in said or clash(s) for s in sentences(text))
+            reused = 10 * exact + sum(k in used for k in ctx.picked)
             # "Honestly, ... Honestly, ...": two sentences opening alike read as canned.
             starts = [s.split()[0].strip(",.!?").lower() for s in sentences(text) if s.split()]
             reused += len(starts) - len(set(starts))
             if reused == 0:
                 return text
             if best is None or reused < best[0]:
-                best = (reused, text)
+                best = (reused, text, exact)
+        if best and best[2] == 0 and ctx.topic and _new_topic(ctx.topic, history):
+            return best[1]  # a wording said before, but of another topic: better than a dodge
         base = best[1] if best else _join(self._compose(ctx, rng))
+        # Every wording the topic has is used up (two personas on one hobby get there in a few
+        # turns): say only what is new, or, in light talk, move on to something else.
+        new = [s for s in sentences(base) if _norm(s) not in said and not clash(s)]
+        if any(not s.rstrip().endswith("?") for s in new) and len(new) < len(sentences(base)):
+            return _unique([_join(new)], history, rng)
+        if ctx.group in ("neutral", "happy") and ctx.analysis.intent not in (
+            "greeting",
+            "farewell",
+            "thanks",
+        ):
+            talked = " ".join(u.text.lower() for u in history)
+            fresh = [t for t in FRESH_TOPICS if t not in talked]
+            if fresh:
+                ctx.fresh = rng.choice(fresh)
+                lines = [_pick(rng, "move_on", ctx) for _ in range(6)]
+                lines = [t for t in lines if not any(_norm(x) in said for x in sentences(t))] or lines
+                return _unique(lines, history, rng)
         return _unique([base], history, rng)
 
     def _compose(self, ctx: _Context, rng: random.Random) -> list[str]:
@@ -362,6 +402,22 @@ def _topic_text(text: str, names: frozenset[str]) -> str | None:
     """The topic phrase of ``text`` as the replier says it ("my luggage" -> "your luggage")."""
     topic = _topic_of(text, False, names)
     return topic.text(reflect=True) if topic is not None else None
+
+
+def _own_stance(history: list[Utterance], topic: str | None) -> str | None:
+    """What the replier first said of its own ties to ``topic`` ("fan", "new"), if anything."""
+    if not topic:
+        return None
+    for i, u in enumerate(history):
+        near = [u.text] + ([history[i - 1].text] if i else [])
+        if u.role == "agent" and (found := stance(u.text)) and any(_mentions([t], topic) for t in near):
+            return found
+    return None
+
+
+def _new_topic(topic: str, history: list[Utterance]) -> bool:
+    """Whether ``topic`` is new: first named in the last three lines."""
+    return not any(_mentions([u.text], topic) for u in history[:-3])
 
 
 def _rng(seed: int | None, n_history: int, persona: Persona, message: str) -> random.Random:

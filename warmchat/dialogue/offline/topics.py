@@ -52,8 +52,8 @@ def _compile_template(sentence: str) -> re.Pattern[str]:
 
     def slot(m: re.Match[str]) -> str:
         name = m.group(1)
-        if name in ("topic", "Topic", "fresh"):
-            group = "T" if name == "Topic" else "t"
+        if name in ("topic", "Topic", "fresh", "Fresh"):
+            group = "T" if name in ("Topic", "Fresh") else "t"
             if group in seen:
                 return f"(?P={group})"
             seen.add(group)

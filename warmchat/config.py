@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from warmchat.dialogue import LLMConfig
 from warmchat.emotion import ClassifierConfig
+from warmchat.render.diffusion import DiffusionConfig
 from warmchat.render.face import PortraitConfig
 from warmchat.render.video import SegmentConfig
 from warmchat.render.warp import WarpConfig
@@ -23,6 +24,8 @@ class PipelineConfig:
 
     portrait: PortraitConfig = field(default_factory=PortraitConfig)  # crop size and framing
     warp: WarpConfig = field(default_factory=WarpConfig)  # renderer settings
+    renderer: str = "warp"  # "warp" (the CPU mesh warp) or "diffusion" (a GPU and named weights; else warp)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)  # the diffusion renderer's weights
     traversal: TraversalConfig = field(default_factory=TraversalConfig)  # ITT emotion weighting
     agent_voice: str = "heart"  # voice of the agent (left): an eSpeak name, or "heart" / "joe" (neural)
     user_voice: str = "joe"  # voice of the user's avatar (right), the same kinds
@@ -41,3 +44,13 @@ class PipelineConfig:
     tts: TTSConfig = field(default_factory=TTSConfig)  # eSpeak's rate, pitch and limits
     asr: ASRConfig = field(default_factory=ASRConfig)  # how recorded messages are transcribed
     neural: NeuralConfig = field(default_factory=NeuralConfig)  # the neural voices' models and threads
+
+
+def from_env() -> PipelineConfig:
+    """The app's config: defaults, with the renderer chosen by ``WARMCHAT_RENDERER`` (warp or
+    diffusion) and the diffusion weights by ``DiffusionConfig.from_env`` (a Space's settings)."""
+    import os
+
+    return PipelineConfig(
+        renderer=os.environ.get("WARMCHAT_RENDERER", "warp"), diffusion=DiffusionConfig.from_env()
+    )

@@ -45,10 +45,10 @@ from warmchat.hooks import Hooks
 from warmchat.motion.plan import MotionPlanner
 from warmchat.motion.tracks import FPS
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
+from warmchat.render.diffusion import Renderers
 from warmchat.render.face import FaceModel
 from warmchat.render.tracer import FaceTracer
 from warmchat.render.video import Mp4Writer, SegmentedClipWriter, concat_mp4
-from warmchat.render.warp import WarpRenderer
 from warmchat.reply import PendingReply, next_user_line
 from warmchat.script import ScriptLine
 from warmchat.speech import NEURAL_VOICES, TTS, Speech, Transcriber, load_audio, pad_to_frames, save_wav
@@ -83,6 +83,8 @@ class WarmChatPipeline:
         self.motion = motion or MotionPlanner(cfg.speaker, cfg.expression_strength, cfg.liveliness)
         self.stage = Stage(cfg, self.motion, self.tts.sample_rate)  # plans and renders utterances
         self.tracer = tracer or FaceTracer()  # MediaPipe; remembers the last few portraits traced
+        # The warp renderer, or the diffusion one when asked for and it can run (it loads now).
+        self.renderers = Renderers(cfg.renderer, cfg.warp, cfg.diffusion)
 
     @classmethod
     def from_config(cls, config: PipelineConfig | None = None) -> WarmChatPipeline:
@@ -126,7 +128,7 @@ class WarmChatPipeline:
             "ears": self.ears.describe(),
             **self.motion.describe(),
             "face tracker": self.tracer.describe(),
-            "renderer": "mesh warp on the CPU",
+            "renderer": self.renderers.status,
         }
 
     def preload(self) -> None:
@@ -157,7 +159,7 @@ class WarmChatPipeline:
     def make_avatar(self, portrait, name: str, voice: str, persona: Persona) -> Avatar:
         """Trace a portrait (path, PIL image or array) and build its renderer."""
         face = self.trace_portrait(portrait)
-        return Avatar(name, face, WarpRenderer(face, self.cfg.warp), self.tts.check_voice(voice), persona)
+        return Avatar(name, face, self.renderers.make(face), self.tts.check_voice(voice), persona)
 
     def trace_portrait(self, portrait) -> FaceModel:
         """The tracer's ``trace`` (raises PortraitError); files are remembered by content."""

@@ -66,8 +66,9 @@ class Stage:
             tracks.append((listener, motion.listening(speech, l_emotion, T, rng, listener.state, liveliness)))
 
         def frames():
-            for t in range(T):
-                out = [av.renderer.render(tr.expression[t], tr.pose[t]) for av, tr in tracks]
+            # Each renderer takes the whole track (the diffusion renderer works in windows of frames).
+            streams = [av.renderer.render_many(tr.expression[:T], tr.pose[:T]) for av, tr in tracks]
+            for out in zip(*streams):
                 yield out[0], (out[1] if len(out) > 1 else None)
             for av, tr in tracks:
                 av.state = tr.end

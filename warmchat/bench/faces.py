@@ -743,6 +743,9 @@ class _NoFrames:
     def render(self, expression: np.ndarray, pose: np.ndarray) -> np.ndarray:
         return self._EMPTY
 
+    def render_many(self, expressions: np.ndarray, poses: np.ndarray):
+        return (self._EMPTY for _ in expressions)
+
 
 def listening_frames(pipe, listener, speech, emotion: EmotionState, seed: int = 0) -> list[np.ndarray]:
     """Frames of the ``listener`` avatar listening to ``speech`` as ``emotion``, through the pipeline's own path.

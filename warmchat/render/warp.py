@@ -18,6 +18,7 @@ Per frame:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -297,6 +298,11 @@ class WarpRenderer:
                 still[[CH[ch] for ch in _BLINKS]] = 0.0
                 self.eyelids.paint(frame, pts, self.landmarks(still, pose), blink, m)
         return frame
+
+    def render_many(self, expressions: np.ndarray, poses: np.ndarray) -> Iterator[np.ndarray]:
+        """``render`` for each of expressions (T, K) and poses (T, 6), one frame at a time."""
+        for expression, pose in zip(expressions, poses):
+            yield self.render(expression, pose)
 
     def _own_teeth(self, expression: np.ndarray) -> bool:
         """Whether the portrait's own teeth fit this frame: not when its own smile is taken away."""

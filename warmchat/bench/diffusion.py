@@ -98,6 +98,7 @@ def run(size: str, frames: int, resolution: int, device: str, steps: int) -> dic
     import torch
 
     from warmchat.emotion import EmotionState
+    from warmchat.motion.crhmg import REST_POSE
     from warmchat.motion.presets import emotion_expression
     from warmchat.paths import DEFAULT_AGENT_PORTRAIT
     from warmchat.render.diffusion import DiffusionConfig, DiffusionRenderer
@@ -113,7 +114,8 @@ def run(size: str, frames: int, resolution: int, device: str, steps: int) -> dic
     r = DiffusionRenderer(warp, pipe, cfg)
     expr = np.stack([emotion_expression(EmotionState.of("happy", 0.6))] * frames)
     expr[:, 0] = 0.4 * np.sin(np.linspace(0, 6, frames)) ** 2  # some mouth motion
-    poses = np.zeros((frames, 6))
+    poses = np.tile(REST_POSE, (frames, 1))
+    poses[:, 0] = 8.0 * np.sin(np.linspace(0, 3, frames))  # and the head turning
     list(r.render_many(expr[: cfg.window], poses[: cfg.window]))  # warm-up: kernels, allocator
     if device == "cuda":
         torch.cuda.synchronize()

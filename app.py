@@ -177,30 +177,39 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
         "listens, then the agent answers while yours listens. A tree of emotions steers both faces. "
         "Everything runs offline on the CPU."
     )
-    with gr.Row():
-        agent_img = ui.portrait_input(str(DEFAULT_AGENT_PORTRAIT), "Agent portrait (left)")
-        user_img = ui.portrait_input(str(DEFAULT_USER_PORTRAIT), "Your portrait (right)")
-        with gr.Column():
-            # Plays the turn while it renders (segments streamed in); the complete clip follows below.
-            live_video = gr.Video(label="This turn, as it renders", streaming=True, autoplay=True, height=260,
-                                  elem_id="live-video")  # fmt: skip
     notices = gr.Markdown()
-    with gr.Tabs():
-        with gr.Tab("Talk to the avatar"):
+    # The call: the live view in the middle, big enough to see both faces, what to say under it,
+    # the chat beside it (below it on a phone: a column narrower than min_width wraps).
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=340):
+            # Plays the turn while it renders (segments streamed in); the complete clip is further down.
+            live_video = gr.Video(label="Live: this turn, as it renders", streaming=True, autoplay=True, height=420,
+                                  elem_id="live-video")  # fmt: skip
             with gr.Row():
                 message_box = gr.Textbox(placeholder="Say something to the agent…", show_label=False, scale=5,
-                                         max_length=2000)  # fmt: skip
-                send_btn = gr.Button("Send", variant="primary", scale=1)
+                                         max_length=2000, min_width=200)  # fmt: skip
+                send_btn = gr.Button("Send", variant="primary", scale=1, min_width=80)
+            gr.Examples([["I just got the job I wanted!"], ["I'm worried about my exam tomorrow."],
+                         ["This traffic is driving me crazy!"]], inputs=[message_box])  # fmt: skip
             with gr.Row():
                 emotion = gr.Dropdown([S.AUTO, *EMOTIONS], value=S.AUTO, label="Agent's emotion (next reply)")
                 intensity = gr.Slider(
                     0, 1, value=0.7, step=0.05, label="Intensity (when an emotion is chosen)"
                 )
-                audio_in = gr.Audio(
-                    sources=["upload", "microphone"], type="filepath", label="Or speak your message"
+        with gr.Column(scale=2, min_width=300):
+            chat = gr.Chatbot(label="The conversation (current branch)", height=420, elem_id="chat")
+            audio_in = gr.Audio(
+                sources=["upload", "microphone"], type="filepath", label="Or speak your message"
+            )
+    with gr.Tabs():
+        with gr.Tab("Portraits"):
+            with gr.Row():
+                agent_img = ui.portrait_input(
+                    str(DEFAULT_AGENT_PORTRAIT), "Agent portrait (left)", "agent-portrait"
                 )
-            gr.Examples([["I just got the job I wanted!"], ["I'm worried about my exam tomorrow."],
-                         ["This traffic is driving me crazy!"]], inputs=[message_box])  # fmt: skip
+                user_img = ui.portrait_input(
+                    str(DEFAULT_USER_PORTRAIT), "Your portrait (right)", "user-portrait"
+                )
         with gr.Tab("Let two avatars talk"):
             with gr.Row():
                 opening = gr.Textbox(
@@ -228,13 +237,8 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
                     label="Load a saved conversation (.zip)", file_types=[".zip"], type="filepath"
                 )
                 load_btn = gr.Button("Load")
-    with gr.Row():
-        with gr.Column():
-            chat = gr.Chatbot(label="The conversation (current branch)", height=360)
-            with gr.Row():
-                turn_video = gr.Video(label="Latest turn (complete clip)", height=260, elem_id="turn-video")
-                whole_video = gr.Video(label="The whole conversation so far", height=260)
-        with gr.Column():
+    with gr.Row(equal_height=False):
+        with gr.Column(min_width=340):
             tree_plot = gr.Plot(tree_figure(ITT()), label="Dialogue tree")
             with gr.Row():
                 continue_from = gr.Dropdown([("the latest reply (current branch)", S.LATEST)], value=S.LATEST,
@@ -242,6 +246,10 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
                 switch_btn = gr.Button("Show this branch", scale=1)
                 regen_btn = gr.Button("Regenerate the reply", scale=1)
                 clear_btn = gr.Button("Clear", scale=1)
+        with gr.Column(min_width=340):
+            with gr.Row():
+                turn_video = gr.Video(label="Latest turn (complete clip)", height=260, elem_id="turn-video")
+                whole_video = gr.Video(label="The whole conversation so far", height=260)
     with gr.Accordion("What runs here", open=False):
         backends = gr.Markdown()
         if gr.utils.get_space():  # on a Space (elsewhere Gradio's mocked sign-in needs a logged-in Hub)
@@ -284,6 +292,13 @@ with gr.Blocks(title="Warm Chat", analytics_enabled=False, delete_cache=(600, 36
         img.upload(on_portrait, [img], None, api_visibility="private", show_progress="hidden")
 
 
+# On a phone the live view is as tall as the video at the screen's width (the 2:1 side-by-side
+# clip), not the laptop's 420 px box with bands above and below it.
+PAGE_CSS = """@media (max-width: 640px) {
+  #live-video { height: auto !important; }
+  #live-video .wrap, #live-video .mirror-wrap, #live-video video { height: auto !important; }
+}"""
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Warm Chat app")
     ap.add_argument("--share", action="store_true", help="create a public Gradio link")
@@ -299,6 +314,7 @@ if __name__ == "__main__":
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         share=args.share,
         footer_links=["api"],
+        css=PAGE_CSS,
         max_file_size="50mb",
         show_error=True,  # e.g. an upload that is not an image fails in Gradio's own preprocessing: say so
     )

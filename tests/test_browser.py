@@ -45,11 +45,8 @@ def test_a_visitor_uploads_a_portrait_sends_a_message_and_watches(app_without_ff
 
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: apt-get install chromium (see the README)")
-    shot = (
-        REPO_DIR / "docs" / "app_screenshot.png"
-        if os.environ.get("WARMCHAT_SCREENSHOT")
-        else tmp_path / "app.png"
-    )
+    docs = REPO_DIR / "docs" if os.environ.get("WARMCHAT_SCREENSHOT") else tmp_path
+    shot, phone_shot = docs / "app_screenshot.png", docs / "app_phone.png"
     from PIL import Image
     from skimage import data
 
@@ -60,8 +57,15 @@ def test_a_visitor_uploads_a_portrait_sends_a_message_and_watches(app_without_ff
         page = browser.new_page(viewport={"width": 1280, "height": 1500})
         page.goto(app.url, wait_until="load")
         page.get_by_text("Warm Chat").first.wait_for()
-        # Replace the user's portrait (the second image input) with the visitor's own.
-        page.locator("input[type=file]").nth(1).set_input_files(str(portrait))
+        # A call's layout on a laptop: the live view in the first screen, big, the chat beside it.
+        video, chat = page.locator("#live-video").bounding_box(), page.locator("#chat").bounding_box()
+        assert video["width"] >= 0.45 * 1280 and video["height"] >= 380 and video["y"] < 400, video
+        assert chat["x"] >= video["x"] + video["width"] - 5 and abs(chat["y"] - video["y"]) < 40, (
+            video,
+            chat,
+        )
+        # Replace the user's portrait with the visitor's own.
+        page.locator("#user-portrait input[type=file]").set_input_files(str(portrait))
         page.wait_for_timeout(1000)
         page.get_by_placeholder("Say something to the agent").fill("I just got the job I wanted!")
         page.evaluate(WATCH)
@@ -86,5 +90,12 @@ def test_a_visitor_uploads_a_portrait_sends_a_message_and_watches(app_without_ff
             "() => document.querySelector('#live-video video').ended", timeout=60_000
         )  # the whole turn has played, to its last frame
         page.screenshot(path=str(shot), full_page=True)
+        # On a phone the live view takes the width, and the chat follows under it.
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(500)
+        video, chat = page.locator("#live-video").bounding_box(), page.locator("#chat").bounding_box()
+        assert video["width"] >= 0.8 * 390 and chat["y"] >= video["y"] + video["height"] - 5, (video, chat)
+        assert video["height"] <= 0.5 * video["width"] + 40, video  # as tall as the 2:1 video, no bands
+        page.screenshot(path=str(phone_shot), full_page=False)
         browser.close()
-    assert shot.stat().st_size > 50_000
+    assert shot.stat().st_size > 50_000 and phone_shot.stat().st_size > 20_000

@@ -42,7 +42,7 @@ def forget_upload(path: str | None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def portrait_input(value: str, label: str) -> gr.Image:
+def portrait_input(value: str, label: str, elem_id: str | None = None, height: int = 220) -> gr.Image:
     """A portrait upload handed on as the very file that came (16-bit, palette, alpha: ``read_image``
     reads them the same way as the CLI does), with our own message for one that is not a picture.
 
@@ -50,7 +50,7 @@ def portrait_input(value: str, label: str) -> gr.Image:
     why in its words. (A wrapper on this one component, not a subclass: Gradio writes a ``.pyi``
     beside every file that defines a component class.)
     """
-    img = gr.Image(value, type="filepath", image_mode=None, label=label, height=220)
+    img = gr.Image(value, type="filepath", image_mode=None, label=label, height=height, elem_id=elem_id)
     gradio_preprocess = img.preprocess
 
     def preprocess(payload):

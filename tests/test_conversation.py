@@ -150,3 +150,34 @@ def test_replay_and_agent_to_agent_from_the_cli(tmp_path):
         == 0
     )
     assert len([n for n in json.loads((out3 / "itt.json").read_text())["nodes"] if n["role"] != "root"]) == 6
+
+
+def test_the_same_portrait_uploaded_again_keeps_its_avatar(pipe, tmp_path):
+    # An API client uploads the portraits with every message, each time under a new path: the
+    # avatars (and their pose and expression carried between turns) stay; another picture swaps.
+    import shutil
+
+    from warmchat import session as S
+
+    sess = S.ChatSession()
+    try:
+        paths = []
+        for k in range(2):
+            d = tmp_path / f"upload{k}"
+            d.mkdir()
+            paths.append(
+                (
+                    shutil.copy(DEFAULT_AGENT_PORTRAIT, d / "a.png"),
+                    shutil.copy(DEFAULT_USER_PORTRAIT, d / "u.png"),
+                )
+            )
+        conv = S.ensure_conversation(pipe, sess, str(paths[0][0]), str(paths[0][1]), S.Settings())
+        agent, user = conv.agent, conv.user
+        S.ensure_conversation(pipe, sess, str(paths[1][0]), str(paths[1][1]), S.Settings())
+        assert conv.agent is agent and conv.user is user
+        S.ensure_conversation(
+            pipe, sess, str(paths[1][1]), str(paths[1][1]), S.Settings()
+        )  # another agent picture
+        assert conv.agent is not agent and conv.user is user
+    finally:
+        sess.close()

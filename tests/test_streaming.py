@@ -33,7 +33,7 @@ def _level(frame: np.ndarray) -> float:
 def test_segments_play_alone_end_with_utterances_and_make_up_the_clip(tmp_path):
     got = []
     lengths = (37, 61)  # two utterances, as in a turn
-    with SegmentedClipWriter(tmp_path / "clip.mp4", 128, 64, SR, SegmentConfig(frames=25),
+    with SegmentedClipWriter(tmp_path / "clip.mp4", 128, 64, SR, SegmentConfig(frames=25, first_frames=25),
                              segment_dir=tmp_path / "seg", on_segment=got.append) as w:  # fmt: skip
         i = 0
         for k, n in enumerate(lengths):
@@ -180,3 +180,15 @@ def test_regenerate_takes_every_setting_the_visitor_turned(pipe):
         assert conv.liveliness == 0.3  # a refused setting changes nothing
     finally:
         sess.close()
+
+
+def test_a_clip_starts_with_short_segments_that_grow(tmp_path):
+    # The player starts on the first 8 frames (~0.3 s after the first frame); each next segment is
+    # half as long again (8, 12, 18), so it is ready before the one playing runs out, up to 25.
+    got = []
+    with SegmentedClipWriter(tmp_path / "clip.mp4", 128, 64, SR, SegmentConfig(frames=25, first_frames=8),
+                             on_segment=got.append) as w:  # fmt: skip
+        w.add_audio(np.zeros(round(100 * SR / 25), np.float32))
+        for i in range(100):
+            w.write(_frame(i))
+    assert [s.frames for s in got] == [8, 12, 18, 25, 25, 12]

@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument(
         "--sections",
-        help="comma-separated subset: speed,lipsync,identity,emotion,motion,head,text_emotion,ears,voice,dialogue,faces (faces takes ~7 min; --quick leaves it out unless named)",
+        help="comma-separated subset: speed,lipsync,identity,emotion,motion,head,text_emotion,ears,voice,dialogue,live,faces (live starts the app and sends 6 messages, faces takes ~7 min; --quick leaves both out unless named)",
     )
     return p
 

@@ -11,7 +11,7 @@ from gradio_client.exceptions import AppError, ValidationError
 
 from warmchat.bench.load import App, free_port
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
-from warmchat.render.video import media_durations
+from warmchat.render.video import SegmentConfig, media_durations
 
 # What the app's refusals reach a client as (anything else, a crash included, fails the test).
 REFUSED = (AppError, ValidationError)
@@ -88,9 +88,10 @@ def test_the_turn_streams_to_the_client_reply_first_then_playable_video(app_url,
     print(f"\nstreamed turn through gradio_client: {r}, load average {os.getloadavg()[0]:.2f}")
     assert r["reply_s"] is not None and r["first_segment_s"] is not None
     assert r["reply_s"] < r["first_segment_s"] < 0.6 * r["done_s"]
-    # A second of video with sound; how much of the sound rides in the first segment rather than the
-    # next is up to how soon Gradio's AAC encoder answers (a busy CPU: less), but none goes missing.
-    assert r["first_segment_frames"] == 25 and r["first_segment_audio_s"] > 0
+    # The first segment (8 frames: it starts the player soon) with sound; how much of the sound rides in
+    # it rather than the next is up to how soon Gradio's AAC encoder answers (a busy CPU: less), but
+    # none goes missing.
+    assert r["first_segment_frames"] == SegmentConfig().first_frames and r["first_segment_audio_s"] > 0
     assert abs(r["stream_audio_s"] - r["stream_video_s"]) < 0.25
     assert r["chat_messages"] == 2 and r["turn_clip"] == "turn_001.mp4"
 

@@ -8,7 +8,7 @@ from gradio_client import Client
 
 from warmchat.bench.stream import measure_turn
 from warmchat.render import probe
-from warmchat.render.video import SegmentedClipWriter
+from warmchat.render.video import SegmentConfig, SegmentedClipWriter
 
 pytestmark = pytest.mark.slow  # the real app with an empty PATH
 
@@ -40,7 +40,7 @@ def test_a_turn_streams_with_no_ffmpeg_or_ffprobe_on_path(app_without_ffmpeg, tm
     client.close()
     print(f"\nstreamed turn with the bundled ffprobe: {r}")
     assert r["first_segment_s"] is not None and r["first_segment_s"] < 0.6 * r["done_s"]
-    assert r["first_segment_frames"] == 25 and r["first_segment_audio_s"] > 0
+    assert r["first_segment_frames"] == SegmentConfig().first_frames and r["first_segment_audio_s"] > 0
     assert abs(r["stream_audio_s"] - r["stream_video_s"]) < 0.25  # sound all the way through
     # The complete clip comes back too: Gradio probes it (is it H.264?) before serving it.
     assert r["chat_messages"] == 2 and r["turn_clip"] == "turn_001.mp4"

@@ -3,7 +3,7 @@
 The pipeline's actions (``run_turn``, ``regenerate``, ``edit``, ``replay``) take
 a ``Hooks`` and call it as things happen: ``progress`` as the work moves on,
 ``reply`` with the agent's node as soon as its text is written, ``segment`` with
-each ~1 s piece of the clip as soon as it is encoded. The base class does
+each piece of the clip (8 frames first, growing to 1 s) as soon as it is encoded. The base class does
 nothing with them; ``warmchat.live`` turns them into events for the app, a test
 records them, the CLI prints the progress.
 """
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class Hooks:
     """Report nothing (the default); subclass and override what you want to hear about."""
 
-    # Whether anyone plays segments before the clip ends: then the clip is cut into ~1 s
+    # Whether anyone plays segments before the clip ends: then the clip is cut into short
     # segments as it renders; otherwise only at utterance ends (fewer encoder starts).
     wants_segments: bool = False
 

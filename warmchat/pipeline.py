@@ -12,7 +12,7 @@ listening, so the roles switch once in the middle of a turn clip.
     4. at once, the user's utterance:    H.264 + AAC
        tracks (speaker, LEED           8. carry the last frame's state over
        listener, heads), frames,
-       ~1 s segments (``hooks.segment``)
+       short segments (``hooks.segment``)
 
 The user's utterance needs only its own speech, so its frames start while the
 reply is still being written: the first segment is out well before the turn

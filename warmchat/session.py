@@ -6,7 +6,7 @@ action validates its input before the conversation changes, so a bad input
 loses nothing. The actions that render (``send``, ``regenerate``,
 ``agents_talk``, ``replay``) take ``hooks`` (``warmchat.hooks``), and ``stream``
 runs any of them as a generator of ``warmchat.live.Event``: the chat as soon as a
-reply is written, each ~1 s video segment as it is encoded, and the same result
+reply is written, each video segment as it is encoded, and the same result
 as the plain action at the end.
 """
 

@@ -24,7 +24,7 @@ from warmchat.render.video import Compositor, Segment, SegmentConfig, SegmentedC
 class ClipRender:
     """One clip: ``utterance()`` per utterance in order, then close (a context manager).
 
-    When ``hooks.wants_segments``, the clip is cut into ~1 s segments (in
+    When ``hooks.wants_segments``, the clip is cut into short segments (8 frames first, then up to 1 s; in
     ``<clip folder>/segments/<clip name>/``, for the caller to delete) handed to
     ``hooks.segment`` as they are encoded; otherwise the cut is only at utterance ends
     (nobody plays the pieces early) and the pieces are deleted. ``times`` gets ``first_frame`` and

@@ -68,8 +68,9 @@ def test_diffusion_renders_frames_through_the_real_pipeline(tiny, astronaut_rend
         )
     )
     assert not np.array_equal(frames[0], other[0])
-    # One frame at a time (``render``) is a window of one.
+    # One frame at a time (``render``) is a window of one; no frames, nothing to diffuse.
     assert r.render(exprs[0], poses[0]).shape == (s, s, 3)
+    assert list(r.render_many(exprs[:0], poses[:0])) == []
 
 
 def test_windows_cover_every_frame_and_fade_into_each_other():

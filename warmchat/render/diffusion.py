@@ -309,6 +309,8 @@ class DiffusionRenderer:
         """Frames (S, S, 3) uint8 RGB for expressions (T, K) and poses (T, 6), yielded a window at a
         time: a window's last ``overlap`` frames wait for the next window to fade into them."""
         cfg, n = self.cfg, len(expressions)
+        if n == 0:
+            return
         starts = window_starts(n, cfg.window, min(cfg.overlap, max(n - 1, 0)))
         held = None  # (latents of the frames the next window shares, their warp frames and masks)
         for i, s in enumerate(starts):

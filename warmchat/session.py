@@ -12,7 +12,6 @@ as the plain action at the end.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -30,6 +29,7 @@ from warmchat.hooks import Hooks
 from warmchat.limits import MAX_SEED
 from warmchat.live import Event, live
 from warmchat.pipeline import Conversation, WarmChatPipeline
+from warmchat.render.tracer import content_key
 from warmchat.script import parse_script
 
 log = logging.getLogger(__name__)
@@ -68,11 +68,7 @@ def _identity(path: str | None) -> str | None:
     before the first frame, and the faces' state (their pose, the last expression) with it."""
     if not path:
         return None
-    p = Path(path)
-    if not p.is_file():
-        return str(p)
-    with p.open("rb") as f:
-        return hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+    return content_key(path) or str(path)  # the key the tracer remembers faces by
 
 
 @dataclass

@@ -178,10 +178,11 @@ class FaceTracer:
         A face is never changed after tracing, so conversations share it.
         """
         cfg = config or PortraitConfig()
-        p = Path(src) if isinstance(src, (str, Path)) else None
-        if p is None or not p.is_file() or p.stat().st_size > 64 * 2**20:
+        digest = content_key(src) if isinstance(src, (str, Path)) else None
+        if digest is None:
             return _trace(self, src, cfg)  # arrays, images, huge files (clear errors)
-        key = (hashlib.sha1(p.read_bytes()).hexdigest(), repr(cfg))
+        p = Path(src)
+        key = (digest, repr(cfg))
         with self._lock:
             face = self._traced.get(key)
         if face is None:
@@ -191,6 +192,15 @@ class FaceTracer:
                 while len(self._traced) > self._remember:
                     self._traced.popitem(last=False)
         return face
+
+
+def content_key(path: str | Path) -> str | None:
+    """A file's identity by its bytes (a picture uploaded again under another name is the same
+    picture), or None for what is no regular file or too big to read whole (over 64 MB)."""
+    p = Path(path)
+    if not p.is_file() or p.stat().st_size > 64 * 2**20:
+        return None
+    return hashlib.sha1(p.read_bytes()).hexdigest()
 
 
 def _iou(a: tuple, b: tuple) -> float:

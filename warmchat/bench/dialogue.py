@@ -41,7 +41,7 @@ import numpy as np
 
 from warmchat.dialogue import DEFAULT_PERSONA, DialogueEngine, Utterance
 from warmchat.dialogue.analysis import sentence_key, sentences, stance
-from warmchat.emotion import agrees
+from warmchat.emotion import agrees, distressed
 from warmchat.paths import REPO_DIR
 
 CONVERSATIONS = REPO_DIR / "tests" / "data" / "dialogue_eval.jsonl"
@@ -90,6 +90,19 @@ def load_conversations(path: Path = CONVERSATIONS) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def _check(message: str, r, seconds: float, classifier, said: set[str]) -> Checked:
+    """The checks every reply gets: artefacts, its label against how its words read, and the
+    sentences already in ``said`` (which then takes this reply's)."""
+    read = classifier.classify(r.text)
+    c = Checked(message, r.text, f"{r.emotion.dominant} {r.emotion.intensity:.2f}", seconds, backend=r.backend,
+                artefacts=artefacts(r.text), read=f"{read.dominant} {read.intensity:.2f}",
+                agrees=agrees(r.emotion, read))  # fmt: skip
+    own = [sentence_key(s) for s in sentences(r.text)]
+    c.repeated = [s for s in own if s and s in said]
+    said.update(own)
+    return c
+
+
 def play(engine: DialogueEngine, conv: dict, classifier, seed: int = 0) -> list[Checked]:
     """Play one scripted conversation against ``engine`` and check every reply."""
     history: list[Utterance] = []
@@ -101,13 +114,7 @@ def play(engine: DialogueEngine, conv: dict, classifier, seed: int = 0) -> list[
         r = engine.reply(history, DEFAULT_PERSONA, seed=seed + i)
         secs = time.perf_counter() - t0
         history.append(Utterance("agent", r.text, r.emotion))
-        read = classifier.classify(r.text)
-        c = Checked(turn["user"], r.text, f"{r.emotion.dominant} {r.emotion.intensity:.2f}", secs, backend=r.backend,
-                    artefacts=artefacts(r.text), read=f"{read.dominant} {read.intensity:.2f}",
-                    agrees=agrees(r.emotion, read))  # fmt: skip
-        own = [sentence_key(s) for s in sentences(r.text)]
-        c.repeated = [s for s in own if s and s in said]
-        said.update(own)
+        c = _check(turn["user"], r, secs, classifier, said)
         if turn.get("refers"):
             c.refers = list(turn["refers"])
             c.referred = any(w.lower() in r.text.lower() for w in c.refers)
@@ -144,14 +151,8 @@ def play_agents(engine: DialogueEngine, classifier, seed: int, turns: int) -> li
                 )
             secs = time.perf_counter() - t0
             tree.add_child(tree.current, role, persona.name, r.text, r.emotion)  # as run_turn(user_emotion=)
-            read = classifier.classify(r.text)
-            c = Checked(f"{persona.name}:", r.text, f"{r.emotion.dominant} {r.emotion.intensity:.2f}", secs,
-                        artefacts=artefacts(r.text), read=f"{read.dominant} {read.intensity:.2f}",
-                        agrees=agrees(r.emotion, read), backend=r.backend)  # fmt: skip
-            own = [sentence_key(s) for s in sentences(r.text)]
-            c.repeated = [s for s in own if s and s in said]
-            said.update(own)
-            c.unprompted = _distressed(r.emotion)  # the face turns sad, angry or afraid
+            c = _check(f"{persona.name}:", r, secs, classifier, said)
+            c.unprompted = distressed(r.emotion)  # the face turns sad, angry or afraid
             # A persona keeps what it said of itself: a fan of a thing is not later new to it.
             if (tie := stance(r.text)) and (topic := _topic_near(r.text, out)):
                 c.flipped = ties.setdefault((persona.name, topic), tie) != tie
@@ -187,10 +188,6 @@ def evaluate_agents(
         "ms_per_line_median": 1000 * float(np.median([x.seconds for x in lines])),
     }
     return figures, played
-
-
-def _distressed(e) -> bool:
-    return e.dominant in ("sad", "fearful", "angry", "disgusted") and e.intensity >= 0.3
 
 
 def evaluate(

@@ -142,6 +142,11 @@ def valence(state: EmotionState) -> str:
     return "positive" if d in _POSITIVE else "negative" if d in _NEGATIVE else "neutral"
 
 
+def distressed(state: EmotionState) -> bool:
+    """Whether ``state`` is a feeling that weighs: sad, angry, fearful or disgusted, at 0.3 or more."""
+    return state.dominant in ("sad", "angry", "fearful", "disgusted") and state.intensity >= 0.3
+
+
 def agrees(label: EmotionState, read: EmotionState) -> bool:
     """Whether the emotion a line is said with (``label``) fits how its words read (``read``, e.g.
     the text classifier's): not the opposite valence at 0.3 or more, and no strong feeling (0.6 or

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from warmchat.dialogue.analysis import question_frame, reflect, sentences
 from warmchat.dialogue.base import Utterance
-from warmchat.emotion import EmotionState, valence
+from warmchat.emotion import EmotionState, distressed, valence
 from warmchat.language import looks_foreign, words
 
 
@@ -156,7 +156,7 @@ def _earlier_topic(
         if topic is None:
             continue
         state = u.emotion or classify(u.text)
-        if state.dominant in ("sad", "angry", "fearful", "disgusted") and state.intensity >= 0.3:
+        if distressed(state):
             return topic, state
         best = best or (topic, state)
     return best
@@ -260,30 +260,36 @@ def _owner(
             continue
         topic = "my " + said[5:]
         feeling = u.emotion or classify(u.text)
-        asked = message.rstrip().endswith("?")
-        if valence(feeling) == "positive":
-            lines = (
-                [f"Honestly, I'm thrilled with {topic}. Thanks for asking!",
-                 f"I haven't stopped smiling about {topic}, to be honest!",
-                 f"So pleased, really. {_cap(topic)} was worth the wait."]
-                if asked else
-                [f"Thank you! I'm still smiling about {topic}.", f"Thanks, that's kind. {_cap(topic)} made my week!",
-                 f"Aw, thank you. I'm really happy about {topic}."]
-            )  # fmt: skip
-            return Special("owner", _shuffled(lines, rng), ({"happy": 1.0}, 0.55))
-        if valence(feeling) == "negative":
-            lines = (
-                [f"Honestly, I'm not sure yet. Talking about {topic} helps, though.",
-                 f"Maybe just taking it one day at a time. Thanks for asking about {topic}.",
-                 f"A little, yes. It helps to say it out loud about {topic}."]
-                if asked else
-                [f"Thank you, that means a lot. I keep thinking about {topic}.",
-                 f"Thanks for listening. {_cap(topic)} is on my mind all the time.",
-                 f"You're kind. It helps to talk about {topic} with someone."]
-            )  # fmt: skip
-            return Special("owner", _shuffled(lines, rng), ({"sad": 0.6, "neutral": 0.4}, 0.45))
-        return None
+        owner = _OWNER.get(valence(feeling))
+        if owner is None:
+            return None
+        lines, said_with = owner[message.rstrip().endswith("?")], owner["emotion"]
+        values = {"topic": topic, "Topic": _cap(topic)}
+        return Special("owner", _shuffled([t.format(**values) for t in lines], rng), said_with)
     return None
+
+
+# The owner's answers by the feeling of their news: to a question about it (True), to a kind word
+# (False), and the feeling they are said with.
+_OWNER: dict[str, dict] = {
+    "positive": {
+        True: ["Honestly, I'm thrilled with {topic}. Thanks for asking!",
+               "I haven't stopped smiling about {topic}, to be honest!",
+               "So pleased, really. {Topic} was worth the wait."],
+        False: ["Thank you! I'm still smiling about {topic}.", "Thanks, that's kind. {Topic} made my week!",
+                "Aw, thank you. I'm really happy about {topic}."],
+        "emotion": ({"happy": 1.0}, 0.55),
+    },
+    "negative": {
+        True: ["Honestly, I'm not sure yet. Talking about {topic} helps, though.",
+               "Maybe just taking it one day at a time. Thanks for asking about {topic}.",
+               "A little, yes. It helps to say it out loud about {topic}."],
+        False: ["Thank you, that means a lot. I keep thinking about {topic}.",
+                "Thanks for listening. {Topic} is on my mind all the time.",
+                "You're kind. It helps to talk about {topic} with someone."],
+        "emotion": ({"sad": 0.6, "neutral": 0.4}, 0.45),
+    },
+}  # fmt: skip
 
 
 def _advice(message: str, act: str, rng: random.Random) -> Special | None:

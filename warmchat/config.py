@@ -6,6 +6,7 @@ each nested config lives beside the code it configures and says what each field 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from warmchat.dialogue import LLMConfig
@@ -49,8 +50,6 @@ class PipelineConfig:
 def from_env() -> PipelineConfig:
     """The app's config: defaults, with the renderer chosen by ``WARMCHAT_RENDERER`` (warp or
     diffusion) and the diffusion weights by ``DiffusionConfig.from_env`` (a Space's settings)."""
-    import os
-
     return PipelineConfig(
         renderer=os.environ.get("WARMCHAT_RENDERER", "warp"), diffusion=DiffusionConfig.from_env()
     )

@@ -317,8 +317,8 @@ class DiffusionRenderer:
             e = min(s + cfg.window, n)
             warped = [self.warp.render(expressions[t], poses[t]) for t in range(s, e)]
             marks = [self.warp.landmarks(expressions[t], poses[t]) for t in range(s, e)]
-            latents = self._window(warped, marks, cfg.seed + i).numpy()  # (m, 4, h, w)
             masks = [head_mask(m, self.size) for m in marks]
+            latents = self._window(warped, marks, masks, cfg.seed + i).numpy()  # (m, 4, h, w)
             if held is not None:
                 k = len(held[0])
                 latents[:k] = crossfade(held[0], latents[:k])
@@ -327,19 +327,16 @@ class DiffusionRenderer:
             yield from self._finish(latents[:keep], warped[:keep], masks[:keep])
             held = None if last else (latents[keep:], warped[keep:], masks[keep:])
 
-    def _window(self, warped: list[np.ndarray], marks: list[np.ndarray], seed: int):
-        """Latents (m, 4, r/8, r/8) for one window of warp frames and their landmarks, every frame
-        from the noise of ``seed``."""
+    def _window(self, warped: list[np.ndarray], marks: list[np.ndarray], masks: list[np.ndarray], seed: int):
+        """Latents (m, 4, r/8, r/8) for one window of warp frames, their landmarks and head masks,
+        every frame from the noise of ``seed``."""
         import torch
         from PIL import Image
 
         cfg, r, m = self.cfg, self.cfg.resolution, len(warped)
         image = [Image.fromarray(cv2.resize(f, (r, r), interpolation=cv2.INTER_AREA)) for f in warped]
         control = [Image.fromarray(draw_face_mesh(lm, self.size, r)) for lm in marks]
-        mask = [
-            Image.fromarray((cv2.resize(head_mask(lm, self.size), (r, r)) * 255).astype(np.uint8))
-            for lm in marks
-        ]
+        mask = [Image.fromarray((cv2.resize(a, (r, r)) * 255).astype(np.uint8)) for a in masks]
         pos, neg = self._embeds
         call = {
             "prompt_embeds": pos.repeat(m, 1, 1),

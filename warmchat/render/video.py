@@ -139,8 +139,8 @@ class SegmentConfig:
     """How a clip is cut while it is rendered."""
 
     frames: int = 25  # per segment: 1 s keeps a player fed; an ffmpeg start a second costs little
-    # The clip's first segment: short, so the player starts soon (12 frames: ~0.4 s after the
-    # first frame); each next one half as long again (12, 18, 25), so it is ready before the
+    # The clip's first segment: short, so the player starts soon (8 frames: ~0.15 s after the
+    # first frame); each next one half as long again (8, 12, 18, 25), so it is ready before the
     # one playing runs out.
     first_frames: int = 8
     crf: int = 20  # x264 quality, as for whole clips
@@ -227,7 +227,7 @@ class SegmentedClipWriter:
             raise ValueError(
                 f"frame {self.n} has no audio yet: add_audio() the sound of an utterance before its frames"
             )
-        ramp = self.cfg.first_frames * 1.5 ** len(self.segments)  # 12, 18, 27 -> 25, 25, ...
+        ramp = self.cfg.first_frames * 1.5 ** len(self.segments)  # 8, 12, 18, 27 -> 25, 25, ...
         frames = min(round(ramp), self.cfg.frames, left)
         # A short tail joins the segment before it (an ffmpeg start for a frame
         # or two is waste), except on the first, which should come out soon.

@@ -44,8 +44,9 @@ def app_without_ffmpeg(tmp_path_factory):
     a = App({"PATH": str(empty)})
     assert "ffprobe bundled" in a.log.read_text()
     yield a
-    a.stop()
+    a.stop(keep_tmp=True)
     assert not list(a.tmp.glob("warmchat.sessions-*")) and not list(a.tmp.glob("warmchat.bin*"))
+    shutil.rmtree(a.tmp)
 
 
 @pytest.fixture(scope="session")

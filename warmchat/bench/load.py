@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -57,6 +58,7 @@ class App:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.tmp = Path(tmp) if tmp else Path(tempfile.mkdtemp(prefix="warmchat-app-tmp-"))
+        self._own_tmp = tmp is None  # made here: removed by ``stop`` (a benchmark leaves no bytes)
         full = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port),
                 "TMPDIR": str(self.tmp), **(env or {})}  # fmt: skip
         self.log = self.tmp / f"app-{self.port}.log"
@@ -68,21 +70,25 @@ class App:
         deadline = time.time() + timeout_s
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"app.py exited: {self.log.read_text()[-2000:]}")
+                said = self.log.read_text(errors="replace")[-2000:]
+                self.stop()  # its temp dir goes too
+                raise RuntimeError(f"app.py exited: {said}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     break
             except OSError:
                 time.sleep(0.1)
         else:
+            said = self.log.read_text(errors="replace")[-2000:]
             self.stop()
-            raise RuntimeError(f"app.py did not answer within {timeout_s} s")
+            raise RuntimeError(f"app.py did not answer within {timeout_s} s: {said}")
         self.serving_s = time.perf_counter() - t0
         self.warm_s: float | None = None
         while warm and WARM_LINE not in self.log.read_text(errors="replace"):
             if self.proc.poll() is not None or time.time() > deadline:
+                said = self.log.read_text(errors="replace")[-2000:]  # before stop() removes it
                 self.stop()
-                raise RuntimeError(f"app.py did not warm its models: {self.log.read_text()[-2000:]}")
+                raise RuntimeError(f"app.py did not warm its models: {said}")
             time.sleep(0.1)
         if warm:
             self.warm_s = time.perf_counter() - t0
@@ -95,12 +101,17 @@ class App:
         """Bytes in the app's temp dir: its conversations, Gradio's cache and uploads (not its log)."""
         return sum(f.stat().st_size for f in self.tmp.rglob("*") if f.is_file() and f != self.log)
 
-    def stop(self) -> None:
+    def stop(self, keep_tmp: bool = False) -> None:
+        """Stop the app (SIGTERM, then SIGKILL after 20 s) and remove the temp dir it was given here,
+        its Gradio cache and log with it, unless ``keep_tmp`` (to look at what the app left)."""
         self.proc.terminate()
         try:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
+        if self._own_tmp and not keep_tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def run_load(app: App, sessions: int = 8, turns: int = 3, deadline_s: float = 600) -> dict:

@@ -46,7 +46,6 @@ def random_pipeline(size: str = "tiny", folder: Path | None = None, seed: int = 
     )
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    folder = Path(folder or tempfile.mkdtemp(prefix="warmchat-tok-"))
     torch.manual_seed(seed)
     if size == "tiny":
         tokens, width = 16, 16
@@ -79,7 +78,11 @@ def random_pipeline(size: str = "tiny", folder: Path | None = None, seed: int = 
         }
     else:
         raise ValueError(f"size must be tiny or sd15, got {size!r}")
-    tokenizer = _tokenizer(folder, tokens)
+    if folder is None:  # the tokenizer keeps its vocabulary in memory: its files need not stay
+        with tempfile.TemporaryDirectory(prefix="warmchat-tok-") as tmp:
+            tokenizer = _tokenizer(Path(tmp), tokens)
+    else:
+        tokenizer = _tokenizer(Path(folder), tokens)
     encoder = CLIPTextModel(CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=1, vocab_size=len(tokenizer),
                                            max_position_embeddings=tokens, **text))  # fmt: skip
     scheduler = DDIMScheduler(

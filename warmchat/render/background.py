@@ -66,6 +66,8 @@ class BackgroundPlate:
         self.alpha = np.dstack([self.mask, np.ones_like(self.mask), self._face])
         px = np.arange(s, dtype=np.float32)
         self._grid = np.stack(np.meshgrid(px, px), -1)  # (S, S, 2) the identity map
+        self._grid8 = np.ascontiguousarray(self._grid[::8, ::8])  # (S/8, S/8, 2) coarse copies of it
+        self._grid4 = np.ascontiguousarray(self._grid[::4, ::4])  # (S/4, S/4, 2)
 
     def _paint_out(self, person: np.ndarray) -> np.ndarray:
         """(S, S, 3) uint8: the portrait with ``person`` (S, S) bool, grown a little, inpainted away."""
@@ -116,8 +118,11 @@ class BackgroundPlate:
         s = frame.shape[0]
         # 1. Only where the warp moves pixels is there anything to do: find that window on
         #    a coarse copy of the map's offsets (the warp leaves the frame's edges still).
+        # Channels are combined one by one: numpy's reductions over a short last axis
+        # (``.max(-1)``, ``.sum(-1)``) take ~0.2 ms each on these arrays, 40x the arithmetic.
         step = 8
-        off = cv2.absdiff(sample_map[::step, ::step], self._grid[::step, ::step]).max(-1)  # (S/8, S/8)
+        off = cv2.absdiff(sample_map[::step, ::step], self._grid8)  # (S/8, S/8, 2)
+        off = np.maximum(off[..., 0], off[..., 1])
         ys, xs = np.nonzero(off.max(1) > 0.05)[0], np.nonzero(off.max(0) > 0.05)[0]
         if len(ys) == 0:
             return
@@ -140,7 +145,8 @@ class BackgroundPlate:
         #    hair on a grey wall) stays too, where the person mask did not change. Elsewhere
         #    the background the warp dragged along (a wall's edge bent into a wave) is the
         #    plate, which is the still background itself there.
-        moved = cv2.absdiff(m, self._grid[y0:y1:q, x0:x1:q]).sum(-1)  # pixels
+        moved = cv2.absdiff(m, self._grid4[y0 // q : y0 // q + m.shape[0], x0 // q : x0 // q + m.shape[1]])
+        moved = moved[..., 0] + moved[..., 1]  # pixels
         still = self.mask[y0:y1:q, x0:x1:q]
         same = head * (1.0 - np.minimum(cv2.absdiff(a, still) * 20.0, 1.0))
         # Where the warp magnifies the portrait (a strip pulled out between the moving head and

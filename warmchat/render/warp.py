@@ -254,23 +254,22 @@ class WarpRenderer:
         step = s / n
         grad_x = np.gradient(disp, step, axis=1)  # dD/dx  (G, G, 2)
         grad_y = np.gradient(disp, step, axis=0)  # dD/dy
-        jac = np.concatenate([grad_x, grad_y], -1)  # (G, G, 4): dDx/dx, dDy/dx, dDx/dy, dDy/dy
+        # (G, G, 4): dDx/dx, dDy/dx, dDx/dy, dDy/dy. cv2.merge, not np.concatenate(axis=-1) and not
+        # np.stack(axis=-1) below: numpy interleaves short last axes ~10x slower (0.15 ms a call).
+        jac = cv2.merge([grad_x, grad_y])
         src = self.base - disp
+        lim = 2.0 * step  # keep steps small where the map folds (lip line)
         for _ in range(cfg.newton_iters):
-            gi = src / step - 0.5 + 0.0  # grid-index coordinates
-            gi = gi.astype(np.float32)
+            gi = (src / step - 0.5).astype(np.float32)  # grid-index coordinates
             d = cv2.remap(disp, gi, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # (G, G, 2) map
             j = cv2.remap(jac, gi, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             a, c_, b, d_ = 1 + j[..., 0], j[..., 1], j[..., 2], 1 + j[..., 3]  # [[a, b], [c, d]]
             det = a * d_ - b * c_
             det = np.maximum(det, 0.15)  # where the map folds, step consistently
-            rx, ry = (src + d - self.base)[..., 0], (src + d - self.base)[..., 1]
-            dx = (d_ * rx - b * ry) / det
-            dy = (-c_ * rx + a * ry) / det
-            upd = np.stack([dx, dy], -1)
-            lim = 2.0 * step  # keep steps small where the map folds (lip line)
-            upd = np.clip(upd, -lim, lim)
-            src = src - upd
+            res = src + d - self.base  # (G, G, 2) how far x = s + D(s) misses each node
+            rx, ry = res[..., 0], res[..., 1]
+            upd = cv2.merge([(d_ * rx - b * ry) / det, (-c_ * rx + a * ry) / det])
+            src = src - np.clip(upd, -lim, lim)
         # Upsample the offset (zero at the still border), not the absolute map, so
         # the frame's edge pixels map exactly onto themselves.
         full = cv2.resize(src - self.base, (s, s), interpolation=cv2.INTER_LINEAR) + self.full_base

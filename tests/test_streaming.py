@@ -5,6 +5,7 @@ Real ffmpeg (the imageio-ffmpeg binary), the real pipeline, no mocks.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -145,7 +146,10 @@ def test_a_session_turn_as_live_events(pipe):
         )
         kinds = [e.kind for e in events]
         assert kinds[-1] == "done" and kinds.count("done") == 1 and kinds.count("reply") == 1
-        assert "progress" in kinds and kinds.index("reply") < kinds.index("segment")
+        # The reply's text comes while the video is still coming (the user's own utterance may
+        # already have a segment out: it renders while the reply is written).
+        last_segment = len(kinds) - 1 - kinds[::-1].index("segment")
+        assert "progress" in kinds and kinds.index("reply") < last_segment
         chat = events[kinds.index("reply")].value
         assert [m["role"] for m in chat] == ["user", "assistant"] and "puppy" in chat[0]["content"]
         result, whole = events[-1].value
@@ -192,3 +196,30 @@ def test_a_clip_starts_with_short_segments_that_grow(tmp_path):
         for i in range(100):
             w.write(_frame(i))
     assert [s.frames for s in got] == [8, 12, 18, 25, 25, 12]
+
+
+def test_frames_keep_their_colours_on_their_way_to_the_encoder(tmp_path):
+    """Frames cross to ffmpeg as YUV 4:2:0 converted by OpenCV: the clip's colours are the frames'
+    (skin, sky, a saturated red), the encoder's pipe holds a whole frame, so writing one does not
+    wait for ffmpeg to read it, and a size H.264 cannot take is refused before ffmpeg starts."""
+    from warmchat.render.video import Mp4Writer
+
+    w, h = 256, 192  # a frame (72 kB) more than a default pipe holds (64 kB)
+    colours = [(224, 172, 140), (90, 140, 210), (200, 30, 40)]
+    frames = [np.full((h, w, 3), c, np.uint8) for c in colours for _ in range(5)]
+    out = tmp_path / "c.mp4"
+    with Mp4Writer(out, w, h) as writer:
+        if sys.platform == "linux":
+            import fcntl
+
+            assert fcntl.fcntl(writer.proc.stdin.fileno(), fcntl.F_GETPIPE_SZ) >= w * h * 3 // 2
+        for f in frames:
+            writer.write(f)
+    back = read_frames(out)
+    assert len(back) == len(frames)
+    for got, want in zip(back, frames):
+        # Lossy codec and 4:2:0: within a few levels on flat colour.
+        assert np.abs(got[4:-4, 4:-4].astype(int) - want[4:-4, 4:-4]).mean() < 4
+    with pytest.raises(ValueError, match="even sides"):
+        Mp4Writer(tmp_path / "odd.mp4", 95, 64)
+    assert not (tmp_path / "odd.mp4").exists()

@@ -262,3 +262,29 @@ def test_the_stored_face_fixtures_are_what_tracing_gives_today():
         assert np.array_equal(stored.image, fresh.image), why
         assert np.allclose(stored.landmarks, fresh.landmarks, atol=1e-3), why
         assert np.allclose(stored.person, fresh.person, atol=1e-5), why
+
+
+def test_avatars_of_one_portrait_share_a_renderer_that_two_threads_can_use(pipe):
+    """Building a renderer took a visitor's first Send 0.1-0.4 s: the pipeline builds each traced
+    face's once (the defaults while warming up, an upload when it arrives) and avatars share it,
+    so it must render the same frames when two visitors' turns use it at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from warmchat.dialogue.base import DEFAULT_PERSONA
+    from warmchat.paths import DEFAULT_AGENT_PORTRAIT
+
+    a = pipe.make_avatar(DEFAULT_AGENT_PORTRAIT, "A", pipe.cfg.agent_voice, DEFAULT_PERSONA)
+    b = pipe.make_avatar(DEFAULT_AGENT_PORTRAIT, "B", pipe.cfg.agent_voice, DEFAULT_PERSONA)
+    assert a.renderer is b.renderer and a.face is b.face
+    r = a.renderer
+    # Two tracks with creases everywhere (the shader's per-frame buffer is what could be shared).
+    t = np.linspace(0, 1, 24)[:, None]
+    tracks = [
+        [emotion_expression(EmotionState.of(name, 1.0)) * (0.4 + 0.6 * x) for x in t[:, 0]]
+        for name in ("happy", "sad")
+    ]
+    alone = [[r.render(e, REST_POSE) for e in track] for track in tracks]
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda track: [r.render(e, REST_POSE) for e in track], tracks))
+    for want, got in zip(alone, together):
+        assert all(np.array_equal(w, g) for w, g in zip(want, got))

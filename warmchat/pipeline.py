@@ -142,7 +142,7 @@ class WarmChatPipeline:
         # MediaPipe and the motion models pay about a second on first use; a
         # few frames of one avatar pay it here.
         av = self.make_avatar(DEFAULT_AGENT_PORTRAIT, "warm-up", self.cfg.agent_voice, DEFAULT_PERSONA)
-        self.trace_portrait(DEFAULT_USER_PORTRAIT)  # both defaults stay traced for every visitor
+        self.renderers.make(self.trace_portrait(DEFAULT_USER_PORTRAIT))  # both defaults ready for all
         _, frames = self.stage.frames(
             av, None, speech, None, None, np.random.default_rng(0), EmotionState.of("neutral", 0.0)
         )

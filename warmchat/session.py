@@ -121,14 +121,15 @@ class ChatSession:
 
 
 def trace_portraits(pipe: WarmChatPipeline, *portraits: str | None) -> None:
-    """Trace portraits as soon as they are chosen, so that Send finds them ready.
+    """Trace portraits as soon as they are chosen and build their renderers (both remembered by
+    the pipeline), so that Send finds them ready.
 
     Raises PortraitError (a UserInputError) for one without a usable face, so
     the visitor hears about it at once; an empty slot is left alone.
     """
     for p in portraits:
         if p:
-            pipe.trace_portrait(p)
+            pipe.renderers.make(pipe.trace_portrait(p))
 
 
 def ensure_conversation(

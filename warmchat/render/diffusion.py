@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -377,9 +378,15 @@ class Renderers:
     """Makes each avatar's renderer: the ``WarpRenderer``, wrapped by a ``DiffusionRenderer`` when
     the diffusion back end was asked for and can run. ``status`` says which, and why."""
 
-    def __init__(self, name: str, warp_cfg, cfg: DiffusionConfig) -> None:
+    def __init__(self, name: str, warp_cfg, cfg: DiffusionConfig, remember: int = 4) -> None:
         self.name, self.warp_cfg, self.cfg = name, warp_cfg, cfg
         self.pipe, self.status = choose_renderer(name, cfg)
+        # The warp renderers of the last ``remember`` faces (~15 MB each), by face: building one
+        # takes 0.1-0.4 s, which a visitor's first Send waited for; and every visitor starts with
+        # the same two default portraits, which now share two renderers instead of two each.
+        self._warps: OrderedDict[int, tuple[object, object]] = OrderedDict()  # id(face) -> (face, warp)
+        self._remember = remember
+        self._lock = threading.Lock()
 
     @property
     def fallback(self) -> str | None:
@@ -387,7 +394,22 @@ class Renderers:
         return self.status if self.name == "diffusion" and self.pipe is None else None
 
     def make(self, face):
+        """The renderer of a traced face (a ``FaceModel``, which is never changed after tracing):
+        the warp renderer is built once per face and shared (it holds no per-avatar state: an
+        avatar's carried pose and expression live in ``Avatar.state``)."""
         from warmchat.render.warp import WarpRenderer
 
-        warp = WarpRenderer(face, self.warp_cfg)
+        with self._lock:
+            hit = self._warps.get(id(face))
+            if hit is not None and hit[0] is face:
+                self._warps.move_to_end(id(face))
+                warp = hit[1]
+            else:
+                warp = None
+        if warp is None:
+            warp = WarpRenderer(face, self.warp_cfg)  # outside the lock: two portraits build at once
+            with self._lock:
+                self._warps[id(face)] = (face, warp)  # the face is held, so its id is not reused
+                while len(self._warps) > self._remember:
+                    self._warps.popitem(last=False)
         return warp if self.pipe is None else DiffusionRenderer(warp, self.pipe, self.cfg)

@@ -18,6 +18,7 @@ so intensity scales smoothly from 0 (no shading at all) to 1.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -185,8 +186,9 @@ class ExpressionShader:
         self.maps = np.stack(small)  # (M, h/2 * w/2) shade per unit weight
         self.weights = np.stack(weights)  # (M, K)
         self.warm = np.asarray(cfg.warm, np.float32)
-        self._out: np.ndarray | None = None  # apply()'s buffer: the portrait, creases in the window
-        self._out_of: np.ndarray | None = None  # ... of this portrait
+        # apply()'s buffer, one per thread (.out) with the portrait it holds (.of): a turn renders on a
+        # thread of its own (warmchat.live), so a buffer goes when its turn ends.
+        self._buffers = threading.local()
 
     def shade(self, expression: np.ndarray) -> np.ndarray | None:
         """(h, w) float32 darkening (negative = brighter) over ``window`` for an expression (K,), or None if flat."""
@@ -200,17 +202,19 @@ class ExpressionShader:
     def apply(self, image: np.ndarray, expression: np.ndarray) -> np.ndarray:
         """``image`` (S, S, 3 uint8, the portrait) with the expression's creases; the input itself when flat.
 
-        The result is a buffer this shader reuses on its next call (read it before then): outside
-        the creases' window it is always ``image``, so only the window is written per frame, not
-        a copy of the whole portrait (0.1-0.2 ms).
+        The result is a buffer this shader reuses on the calling thread's next call (read it before
+        then): outside the creases' window it is always ``image``, so only the window is written per
+        frame, not a copy of the whole portrait (0.1-0.2 ms). One buffer per thread: avatars of the
+        same portrait share their renderer, and two visitors' turns render on two threads.
         """
         s = self.shade(expression)
         if s is None:
             return image
         y0, y1, x0, x1 = self.window
-        if self._out is None or self._out_of is not image:
-            self._out, self._out_of = image.copy(), image
-        out = self._out
+        buf = self._buffers
+        if getattr(buf, "of", None) is not image:
+            buf.out, buf.of = image.copy(), image
+        out = buf.out
         # Multipliers in 1/128 steps as uint8 (a crease darkens by up to ~35 %, a highlight
         # brightens by ~10 %): one saturating SIMD multiply instead of float arithmetic.
         mult = cv2.merge(

@@ -3,38 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from warmchat.bench.browser import CHROMIUM, CHROMIUM_ARGS, send_and_watch
 from warmchat.paths import REPO_DIR
 
 pytestmark = pytest.mark.slow  # Chromium against the real app
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-# Times from Send, in the page's own clock: the reply's bubble, the live video's
-# first "playing", and whether the complete clip was there already at that moment.
-WATCH = """() => {
-  const w = {t0: performance.now(), reply: null, play: null, complete: null};
-  window.__w = w;
-  const replies = document.querySelectorAll('[data-testid=bot]').length;
-  const tick = () => {
-    const now = Math.round(performance.now() - w.t0);
-    if (w.reply === null && document.querySelectorAll('[data-testid=bot]').length > replies) w.reply = now;
-    const v = document.querySelector('#live-video video');
-    if (w.play === null && v && !v.paused && v.currentTime > 0 && v.readyState >= 3) {
-      w.play = now;
-      w.complete = document.querySelector('#turn-video video') ? now : null;
-    }
-    if (w.play === null) requestAnimationFrame(tick);
-  };
-  tick();
-}"""
 
 
 def test_a_visitor_uploads_a_portrait_sends_a_message_and_watches(app_without_ffmpeg, tmp_path):
@@ -53,7 +29,7 @@ def test_a_visitor_uploads_a_portrait_sends_a_message_and_watches(app_without_ff
     portrait = tmp_path / "grace.png"  # a portrait of the visitor's own: the astronaut, mirrored
     Image.fromarray(data.astronaut()[:, ::-1]).save(portrait)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1500})
         page.goto(app.url, wait_until="load")
         page.get_by_text("Warm Chat").first.wait_for()
@@ -67,13 +43,9 @@ def test_a_visitor_uploads_a_portrait_sends_a_message_and_watches(app_without_ff
         # Replace the user's portrait with the visitor's own.
         page.locator("#user-portrait input[type=file]").set_input_files(str(portrait))
         page.wait_for_timeout(1000)
-        page.get_by_placeholder("Say something to the agent").fill("I just got the job I wanted!")
-        page.evaluate(WATCH)
-        page.get_by_role("button", name="Send", exact=True).click()
         # The reply shows, then the turn's video plays while it is still rendering:
         # the complete clip comes later.
-        page.wait_for_function("() => window.__w.play !== null", timeout=120_000)
-        w = page.evaluate("() => window.__w")
+        w = send_and_watch(page, "I just got the job I wanted!")
         page.wait_for_function(
             "() => { const v = document.querySelector('#live-video video'); return v && v.currentTime > 0.3; }",
             timeout=60_000,

@@ -166,7 +166,17 @@ def bench_live(quick: bool) -> dict:
         "first_playable_video_s_all": firsts,
         "reply_text_s_median": float(np.median([t["reply_s"] for t in r["turns"][1:]])),
         "load_avg_1min": [t["load_avg_1min"] for t in r["turns"]],
+        "chromium": bench_browser(),
     }
+
+
+def bench_browser() -> dict:
+    """The same in Chromium (``warmchat.bench.browser``): Send to the live video playing, in the page's
+    own clock, six sends in one session, the median of the five after the first."""
+    from warmchat.bench import browser
+
+    why = browser.unavailable()
+    return na(why) if why else browser.run(sends=6)
 
 
 def bench_app_start(quick: bool) -> dict:
@@ -762,6 +772,7 @@ def headline(result: dict) -> dict:
         "say_real_time_factor": ("speed", "say_real_time_factor"),
         "say_marginal_real_time_factor": ("speed", "say_marginal_real_time_factor"),
         "first_playable_video_s": ("live", "first_playable_video_s_median"),
+        "chromium_video_playing_s": ("live", "chromium", "video_playing_s_median"),
         "turn_real_time_factor": ("speed", "turn_real_time_factor"),
         "first_frame_rendered_s": ("speed", "first_frame_rendered_s"),
         "app_startup_s": ("speed", "app", "startup_s"),

@@ -59,7 +59,10 @@ class App:
         self.url = f"http://127.0.0.1:{self.port}/"
         self.tmp = Path(tmp) if tmp else Path(tempfile.mkdtemp(prefix="warmchat-app-tmp-"))
         self._own_tmp = tmp is None  # made here: removed by ``stop`` (a benchmark leaves no bytes)
-        full = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port),
+        # Everything the app writes goes under its TMPDIR, Gradio's cache too (a GRADIO_TEMP_DIR of
+        # the caller's, e.g. the tests' downloads folder, is not passed on unless ``env`` names it).
+        base = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}
+        full = {**base, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port),
                 "TMPDIR": str(self.tmp), **(env or {})}  # fmt: skip
         self.log = self.tmp / f"app-{self.port}.log"
         t0 = time.perf_counter()

@@ -193,18 +193,22 @@ def bench_app_start(quick: bool) -> dict:
         if not quick:
             from gradio_client import Client, handle_file
 
-            c = Client(app.url, verbose=False)
-            t = time.perf_counter()
-            c.predict(
-                TURN_MESSAGE,
-                handle_file(str(DEFAULT_AGENT_PORTRAIT)),
-                handle_file(str(DEFAULT_USER_PORTRAIT)),
-                "auto",
-                0.7,
-                None,
-                api_name="/send",
-            )
-            out["first_turn_via_api_s"] = time.perf_counter() - t
+            # The clips a client downloads go to a folder of the bench's own, deleted after
+            # (gradio_client's default keeps them in /tmp/gradio).
+            with tempfile.TemporaryDirectory(prefix="warmchat-bench-client-") as dl:
+                c = Client(app.url, verbose=False, download_files=dl)
+                t = time.perf_counter()
+                c.predict(
+                    TURN_MESSAGE,
+                    handle_file(str(DEFAULT_AGENT_PORTRAIT)),
+                    handle_file(str(DEFAULT_USER_PORTRAIT)),
+                    "auto",
+                    0.7,
+                    None,
+                    api_name="/send",
+                )
+                out["first_turn_via_api_s"] = time.perf_counter() - t
+                c.close()
         status = Path(f"/proc/{app.proc.pid}/status").read_text()
         rss = {
             ln.split(":")[0]: int(ln.split()[1]) / 1024

@@ -13,7 +13,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # gradio_client keeps what it downloads (every clip a test's client receives) in $GRADIO_TEMP_DIR,
-# /tmp/gradio by default, for good: 340 MB a suite run. The tests' clients download into a folder
+# /tmp/gradio by default, for good (352 MB after a day's test and bench runs). The tests' clients download into a folder
 # of this run's own, deleted at its end (set before gradio_client is imported: it reads it then).
 _DOWNLOADS = tempfile.mkdtemp(prefix="warmchat-test-downloads-")
 os.environ["GRADIO_TEMP_DIR"] = _DOWNLOADS

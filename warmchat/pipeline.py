@@ -142,7 +142,7 @@ class WarmChatPipeline:
         # MediaPipe and the motion models pay about a second on first use; a
         # few frames of one avatar pay it here.
         av = self.make_avatar(DEFAULT_AGENT_PORTRAIT, "warm-up", self.cfg.agent_voice, DEFAULT_PERSONA)
-        self.renderers.make(self.trace_portrait(DEFAULT_USER_PORTRAIT))  # both defaults ready for all
+        self.prepare_portrait(DEFAULT_USER_PORTRAIT)  # both defaults ready for every visitor
         _, frames = self.stage.frames(
             av, None, speech, None, None, np.random.default_rng(0), EmotionState.of("neutral", 0.0)
         )
@@ -157,9 +157,14 @@ class WarmChatPipeline:
 
     # ------------------------------------------------------------------ set-up
     def make_avatar(self, portrait, name: str, voice: str, persona: Persona) -> Avatar:
-        """Trace a portrait (path, PIL image or array) and build its renderer."""
+        """An avatar of a portrait (path, PIL image or array): its traced face and renderer."""
+        face, renderer = self.prepare_portrait(portrait)
+        return Avatar(name, face, renderer, self.tts.check_voice(voice), persona)
+
+    def prepare_portrait(self, portrait) -> tuple[FaceModel, object]:
+        """Trace a portrait and build its renderer, both remembered: an avatar of it starts at once."""
         face = self.trace_portrait(portrait)
-        return Avatar(name, face, self.renderers.make(face), self.tts.check_voice(voice), persona)
+        return face, self.renderers.make(face)
 
     def trace_portrait(self, portrait) -> FaceModel:
         """The tracer's ``trace`` (raises PortraitError); files are remembered by content."""

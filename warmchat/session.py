@@ -129,7 +129,7 @@ def trace_portraits(pipe: WarmChatPipeline, *portraits: str | None) -> None:
     """
     for p in portraits:
         if p:
-            pipe.renderers.make(pipe.trace_portrait(p))
+            pipe.prepare_portrait(p)
 
 
 def ensure_conversation(

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from warmchat.bench.stream import MESSAGES
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -40,9 +42,6 @@ WATCH = """() => {
   };
   tick();
 }"""
-
-MESSAGES = ["I just got the job I wanted!", "Thank you! I start on Monday.", "What should I wear on the first day?",
-            "I am a bit nervous.", "Thanks, that helps.", "See you soon!"]  # fmt: skip
 
 
 def unavailable() -> str | None:

@@ -29,6 +29,11 @@ LIVE_OUTPUT = -1  # the streamed video is the last output of /send
 CHAT_OUTPUT = 2
 
 
+# What a visitor says, one message a turn (the browser bench sends the same).
+MESSAGES = ["I just got the job I wanted!", "Thank you! I start on Monday.", "What should I wear on the first day?",
+            "I am a bit nervous.", "Thanks, that helps.", "See you soon!"]  # fmt: skip
+
+
 def _is_stream(value) -> bool:
     return isinstance(value, dict) and bool(value.get("is_stream")) and bool(value.get("url"))
 
@@ -116,10 +121,8 @@ def run(turns: int = 3) -> dict:
     try:
         client = Client(app.url, verbose=False, download_files=False)
         with tempfile.TemporaryDirectory(prefix="warmchat-stream-") as tmp:
-            messages = ["I just got the job I wanted!", "Thank you! I start on Monday.",
-                        "What should I wear on the first day?", "I am a bit nervous.", "Thanks, that helps."]  # fmt: skip
             for k in range(turns):
-                row = measure_turn(client, messages[k % len(messages)], Path(tmp))
+                row = measure_turn(client, MESSAGES[k % len(MESSAGES)], Path(tmp))
                 row["load_avg_1min"] = round(os.getloadavg()[0], 2)
                 rows.append(row)
         client.close()

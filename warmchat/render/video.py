@@ -90,8 +90,8 @@ def raw_frames_input(
     return args, to_bytes
 
 
-def widen_pipe(proc: subprocess.Popen, frame_bytes: int) -> None:
-    """Let ``proc``'s stdin pipe hold a few frames (Linux; elsewhere a no-op).
+def widen_pipe(proc: subprocess.Popen, width: int, height: int) -> None:
+    """Let ``proc``'s stdin pipe hold a few frames of ``raw_frames_input`` (Linux; elsewhere a no-op).
 
     With the default 64 kB a frame's write blocks until ffmpeg has read nearly all of it, so the
     renderer waits whenever the encoder is busy and the two barely overlap on two cores; with
@@ -104,6 +104,7 @@ def widen_pipe(proc: subprocess.Popen, frame_bytes: int) -> None:
     setsz = getattr(fcntl, "F_SETPIPE_SZ", None)
     if setsz is None or proc.stdin is None:
         return
+    frame_bytes = width * height * 3 // 2  # YUV 4:2:0: a luma byte a pixel, two quarter-size chroma planes
     for size in (4 * frame_bytes, 2 * frame_bytes, frame_bytes + 4096):
         try:
             fcntl.fcntl(proc.stdin.fileno(), setsz, size)
@@ -132,7 +133,7 @@ class Mp4Writer:
         cmd += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
                 "-movflags", "+faststart", str(self.path)]  # fmt: skip
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        widen_pipe(self.proc, width * height * 3 // 2)
+        widen_pipe(self.proc, width, height)
 
     def write(self, frame: np.ndarray) -> None:
         if frame.shape[1::-1] != self.size:
@@ -283,7 +284,7 @@ class SegmentedClipWriter:
         cmd = ffmpeg(*self._input, "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "libx264", "-preset", self.cfg.preset, "-crf", str(self.cfg.crf),
                *(["-tune", self.cfg.tune] if self.cfg.tune else []), "-pix_fmt", "yuv420p", "-c:a", "flac", "-movflags", "+faststart", str(self._seg_path))  # fmt: skip
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        widen_pipe(self._proc, self.size[0] * self.size[1] * 3 // 2)
+        widen_pipe(self._proc, *self.size)
 
     def _finish_segment(self) -> None:
         proc, path = self._proc, self._seg_path

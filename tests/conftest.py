@@ -13,11 +13,14 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # gradio_client keeps what it downloads (every clip a test's client receives) in $GRADIO_TEMP_DIR,
-# /tmp/gradio by default, for good (352 MB after a day's test and bench runs). The tests' clients download into a folder
-# of this run's own, deleted at its end (set before gradio_client is imported: it reads it then).
-_DOWNLOADS = tempfile.mkdtemp(prefix="warmchat-test-downloads-")
-os.environ["GRADIO_TEMP_DIR"] = _DOWNLOADS
-atexit.register(shutil.rmtree, _DOWNLOADS, True)
+# /tmp/gradio by default, for good (352 MB after a day's test and bench runs), and fetches each file
+# through a new folder <tempdir>/<40 hex digits> it never removes. This run's temp files, those
+# included, go to a folder of its own, deleted at its end (set before gradio_client is imported:
+# it reads GRADIO_TEMP_DIR then). Subprocesses inherit TMPDIR; the app gets one of its own inside.
+_RUN_TMP = tempfile.mkdtemp(prefix="warmchat-test-run-")
+tempfile.tempdir = os.environ["TMPDIR"] = _RUN_TMP
+os.environ["GRADIO_TEMP_DIR"] = os.path.join(_RUN_TMP, "gradio")
+atexit.register(shutil.rmtree, _RUN_TMP, True)
 
 
 @pytest.fixture(scope="session")

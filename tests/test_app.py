@@ -265,3 +265,21 @@ def test_a_failing_llm_falls_back_with_a_notice():
         assert "offline engine" in notes and "sk-test-secret" not in notes
     finally:
         app.stop()
+
+
+def test_a_bench_client_leaves_no_folder_behind(app_url):
+    # gradio_client fetches each file through a new folder <tempdir>/<40 hex digits> that it never
+    # removes, and keeps the file itself in /tmp/gradio: the benches' clients leave neither.
+    import tempfile
+    from pathlib import Path
+
+    from warmchat.bench.load import client_downloads
+
+    tmp = Path(tempfile.gettempdir())
+    before = set(tmp.iterdir())
+    with client_downloads() as downloads:
+        turn = _send(Client(app_url, verbose=False, download_files=downloads), "Hello there!")[0]
+        assert Path(turn).is_file() and Path(turn).is_relative_to(downloads)
+        assert any(len(p.name) == 40 for p in Path(downloads).iterdir())  # its scratch folder went here
+    assert tempfile.gettempdir() == str(tmp)
+    assert set(tmp.iterdir()) == before

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow  # the real app with an empty PATH
 def test_the_bundled_ffprobe_reads_what_gradio_asks_of_a_segment(tmp_path):
     segs = []
     with SegmentedClipWriter(
-        tmp_path / "c.mp4", 64, 64, 22050, on_segment=segs.append, keep_segments=True
+        tmp_path / "c.mp4", 64, 64, 22050, segment_dir=tmp_path / "s", on_segment=segs.append
     ) as w:
         w.add_audio(0.1 * np.sin(np.arange(22050 * 2) / 10).astype(np.float32))
         for i in range(50):

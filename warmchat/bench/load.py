@@ -11,6 +11,7 @@ every session's files are gone after it closes, and reports the turn latency
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -40,6 +41,24 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+@contextlib.contextmanager
+def client_downloads():
+    """A folder for a gradio_client's downloads (its ``download_files``), removed with all in it after.
+
+    gradio_client keeps what it downloads in /tmp/gradio for good, and fetches each file into a
+    new folder ``<tempdir>/<40 hex digits>`` that it never removes (a dozen empty folders a turn);
+    inside this block the process's temp dir is this folder, so those go with it. Not for
+    threads doing other temp-file work meanwhile: ``tempfile.tempdir`` is per process."""
+    saved = tempfile.tempdir
+    folder = tempfile.mkdtemp(prefix="warmchat-client-")
+    tempfile.tempdir = folder
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = saved
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 WARM_LINE = "Models warm in"  # what app.py prints when its background warm-up is done
@@ -119,82 +138,83 @@ class App:
 
 def run_load(app: App, sessions: int = 8, turns: int = 3, deadline_s: float = 600) -> dict:
     """Drive ``sessions`` concurrent visitors for ``turns`` turns each; returns the figures."""
-    from gradio_client import Client, handle_file
+    with client_downloads() as downloads:
+        from gradio_client import Client, handle_file
 
-    agent, user = handle_file(str(DEFAULT_AGENT_PORTRAIT)), handle_file(str(DEFAULT_USER_PORTRAIT))
-    latencies: list[float] = []
-    problems: list[str] = []
-    # Folders of visitors already there (a shared test app has had some): only ours are counted.
-    before = set(app.session_dirs())
-    clients = [Client(app.url, verbose=False) for _ in range(sessions)]
-    lock = threading.Lock()
-    start_rss = rss_mb(app.proc.pid)
-    peak = [start_rss]
-    t_end = time.time() + deadline_s
+        agent, user = handle_file(str(DEFAULT_AGENT_PORTRAIT)), handle_file(str(DEFAULT_USER_PORTRAIT))
+        latencies: list[float] = []
+        problems: list[str] = []
+        # Folders of visitors already there (a shared test app has had some): only ours are counted.
+        before = set(app.session_dirs())
+        clients = [Client(app.url, verbose=False, download_files=downloads) for _ in range(sessions)]
+        lock = threading.Lock()
+        start_rss = rss_mb(app.proc.pid)
+        peak = [start_rss]
+        t_end = time.time() + deadline_s
 
-    def visitor(k: int, client) -> None:
-        for t in range(turns):
-            if time.time() > t_end:
-                with lock:
-                    problems.append(f"visitor {k}: out of time before turn {t + 1}")
-                return
-            t0 = time.perf_counter()
-            try:
-                out = client.predict(
-                    message=f"Visitor {k} here, turn {t + 1}: I love hiking.",
-                    agent_img=agent,
-                    user_img=user,
-                    audio=None,
-                    api_name="/send",
-                )
-            except Exception as e:
-                with lock:
-                    problems.append(f"visitor {k} turn {t + 1}: {type(e).__name__}: {e}")
-                return
-            dt = time.perf_counter() - t0
-            chat = json.dumps(out[2])
-            with lock:
-                latencies.append(dt)
-                peak[0] = max(peak[0], rss_mb(app.proc.pid))
-                if len(out[2]) != 2 * (t + 1):
-                    problems.append(
-                        f"visitor {k} turn {t + 1}: {len(out[2])} messages, expected {2 * (t + 1)}"
+        def visitor(k: int, client) -> None:
+            for t in range(turns):
+                if time.time() > t_end:
+                    with lock:
+                        problems.append(f"visitor {k}: out of time before turn {t + 1}")
+                    return
+                t0 = time.perf_counter()
+                try:
+                    out = client.predict(
+                        message=f"Visitor {k} here, turn {t + 1}: I love hiking.",
+                        agent_img=agent,
+                        user_img=user,
+                        audio=None,
+                        api_name="/send",
                     )
-                others = [j for j in range(sessions) if j != k and f"Visitor {j} here" in chat]
-                if others:
-                    problems.append(f"visitor {k} sees visitors {others}")
+                except Exception as e:
+                    with lock:
+                        problems.append(f"visitor {k} turn {t + 1}: {type(e).__name__}: {e}")
+                    return
+                dt = time.perf_counter() - t0
+                chat = json.dumps(out[2])
+                with lock:
+                    latencies.append(dt)
+                    peak[0] = max(peak[0], rss_mb(app.proc.pid))
+                    if len(out[2]) != 2 * (t + 1):
+                        problems.append(
+                            f"visitor {k} turn {t + 1}: {len(out[2])} messages, expected {2 * (t + 1)}"
+                        )
+                    others = [j for j in range(sessions) if j != k and f"Visitor {j} here" in chat]
+                    if others:
+                        problems.append(f"visitor {k} sees visitors {others}")
 
-    threads = [threading.Thread(target=visitor, args=(k, c)) for k, c in enumerate(clients)]
-    t0 = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=deadline_s + 60)
-    wall = time.perf_counter() - t0
-    ours = set(app.session_dirs()) - before
-    for c in clients:
-        c.close()
-    # The app deletes a session's files when its visitor disconnects (unload).
-    for _ in range(60):
-        if not ours & set(app.session_dirs()):
-            break
-        time.sleep(1)
-    time.sleep(2)
-    lat = np.array(latencies)
-    return {
-        "sessions": sessions,
-        "turns_each": turns,
-        "turns_done": len(latencies),
-        "wall_s": round(wall, 1),
-        "latency_p50_s": round(float(np.percentile(lat, 50)), 2) if len(lat) else None,
-        "latency_p95_s": round(float(np.percentile(lat, 95)), 2) if len(lat) else None,
-        "rss_start_mb": round(start_rss),
-        "rss_peak_mb": round(peak[0]),
-        "rss_after_close_mb": round(rss_mb(app.proc.pid)),
-        "session_dirs_while_open": len(ours),
-        "session_dirs_after_close": len(ours & set(app.session_dirs())),
-        "problems": problems,
-    }
+        threads = [threading.Thread(target=visitor, args=(k, c)) for k, c in enumerate(clients)]
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=deadline_s + 60)
+        wall = time.perf_counter() - t0
+        ours = set(app.session_dirs()) - before
+        for c in clients:
+            c.close()
+        # The app deletes a session's files when its visitor disconnects (unload).
+        for _ in range(60):
+            if not ours & set(app.session_dirs()):
+                break
+            time.sleep(1)
+        time.sleep(2)
+        lat = np.array(latencies)
+        return {
+            "sessions": sessions,
+            "turns_each": turns,
+            "turns_done": len(latencies),
+            "wall_s": round(wall, 1),
+            "latency_p50_s": round(float(np.percentile(lat, 50)), 2) if len(lat) else None,
+            "latency_p95_s": round(float(np.percentile(lat, 95)), 2) if len(lat) else None,
+            "rss_start_mb": round(start_rss),
+            "rss_peak_mb": round(peak[0]),
+            "rss_after_close_mb": round(rss_mb(app.proc.pid)),
+            "session_dirs_while_open": len(ours),
+            "session_dirs_after_close": len(ours & set(app.session_dirs())),
+            "problems": problems,
+        }
 
 
 def main(argv: list[str] | None = None) -> int:

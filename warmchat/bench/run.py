@@ -182,7 +182,7 @@ def bench_browser() -> dict:
 def bench_app_start(quick: bool) -> dict:
     """Start ``python app.py`` as a user would; time until it serves, until its models are
     warm (they load in the background once the page is served), and its memory."""
-    from warmchat.bench.load import App
+    from warmchat.bench.load import App, client_downloads
 
     try:
         app = App(timeout_s=120)
@@ -193,9 +193,8 @@ def bench_app_start(quick: bool) -> dict:
         if not quick:
             from gradio_client import Client, handle_file
 
-            # The clips a client downloads go to a folder of the bench's own, deleted after
-            # (gradio_client's default keeps them in /tmp/gradio).
-            with tempfile.TemporaryDirectory(prefix="warmchat-bench-client-") as dl:
+            # The clips a client downloads (and its scratch folders) go to a folder deleted after.
+            with client_downloads() as dl:
                 c = Client(app.url, verbose=False, download_files=dl)
                 t = time.perf_counter()
                 c.predict(

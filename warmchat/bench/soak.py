@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 import threading
 import time
 import zipfile
@@ -24,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from warmchat.bench.load import App
+from warmchat.bench.load import App, client_downloads
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 
 ACTIONS = ("send", "bad_load", "export", "clear", "regenerate")
@@ -63,19 +61,20 @@ def run_soak(app: App, visitors: int = 4, actions: int = 100, deadline_s: float 
 
     agent, user = handle_file(str(DEFAULT_AGENT_PORTRAIT)), handle_file(str(DEFAULT_USER_PORTRAIT))
     send_args = dict(agent_img=agent, user_img=user, audio=None, api_name="/send")
-    work = Path(tempfile.mkdtemp(prefix="warmchat-soak-"))
     problems: list[str] = []
     counts = dict.fromkeys((*ACTIONS, "wedged"), 0)
     lock = threading.Lock()
     start_disk = app.disk_bytes()
     dirs_before = len(app.session_dirs())  # other visitors' (a shared test app has had some)
-    try:
+    # The clients' downloads and the crafted archives: gone after, with gradio_client's scratch folders.
+    with client_downloads() as downloads:
+        work = Path(downloads)
         # A real saved conversation to craft the hostile archives from.
-        first = Client(app.url, verbose=False)
+        first = Client(app.url, verbose=False, download_files=downloads)
         first.predict(message="Hello, nice to meet you.", **send_args)
         zips = hostile_zips(Path(first.predict(api_name="/export")), work / "zips")
         first.close()
-        clients = [Client(app.url, verbose=False) for _ in range(visitors)]
+        clients = [Client(app.url, verbose=False, download_files=downloads) for _ in range(visitors)]
         t_end = time.time() + deadline_s
 
         def visitor(k: int, client) -> None:
@@ -147,8 +146,6 @@ def run_soak(app: App, visitors: int = 4, actions: int = 100, deadline_s: float 
                 break
             time.sleep(1)
         time.sleep(2)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     end_disk = app.disk_bytes()
     return {
         "visitors": visitors,

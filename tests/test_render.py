@@ -195,6 +195,22 @@ def test_a_shut_lid_is_as_light_as_the_lid_skin_around_a_painted_eye(monalisa_fa
         assert shut > 0.85 * skin, (k, shut, skin)
 
 
+def test_a_shut_lid_covers_heavy_liner_and_lashes():
+    """lp_d6 (a shared video's woman) wears heavy liner and winged lashes: left above a shut lid,
+    their arc drew the top of an open eye and a tracker read her blinks 0.32 open (the bar is
+    0.3). Re-traced at rest, this frame read 0.46 of open before the lid covered them (0.34 now)."""
+    from warmchat.bench.faces import portrait_set
+    from warmchat.render.face import load_portrait
+
+    src = next((p for p in portrait_set()[0] if p.name == "lp_d6"), None)
+    if src is None or not src.path.is_file():
+        pytest.skip("the shared videos are not beside the repository")
+    r = WarpRenderer(load_portrait(src.image()))
+    open_ = measure(r.render(expression(), REST_POSE))
+    shut = measure(r.render(expression(eyeBlinkLeft=1, eyeBlinkRight=1), REST_POSE))
+    assert shut.eye_open < 0.4 * open_.eye_open, (shut.eye_open, open_.eye_open)
+
+
 def test_a_dipping_head_uncovers_background_not_a_copy_of_its_hair(astronaut_face):
     """The head drops 18 px and nods: the strip it uncovers at the top is the still background
     plate (the wall, the person painted out), not the hair's edge row pulled down as a stalk."""

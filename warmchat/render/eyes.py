@@ -24,9 +24,11 @@ from warmchat.render import face as F
 from warmchat.render.mouth import LUMA, SUB_BITS, box_around, poly_mask
 
 LASH_LIFT = 0.04  # iod: how far above the open lid line a shut lid covers at least (lashes, liner)
-LASH_LIFT_MAX = 0.1  # iod: ... and at most (heavy liner; further up is the crease and the brow)
+# iod: ... and at most (heavy liner and winged lashes reach 0.14 on lp_d6: left uncovered, their arc
+# above a shut lid draws the top of an open eye; further up is the crease and the brow)
+LASH_LIFT_MAX = 0.14
 LASH_THICK = 0.018  # iod: width of the lash line drawn along a closing lid's edge
-LASH_ALPHA = 0.65  # its opacity at full blink
+LASH_ALPHA = 0.85  # its opacity at full blink (at 0.65 a tracker found lp_d6's shut eyes 0.32 open)
 LID_FLOOR = 0.9  # a shut lid's skin is no darker than this share of the lid skin's brightness
 EDGE_DARK = 0.12  # the lid's skin darkens by this much towards its edge (it curves away from the light)
 

@@ -2,7 +2,8 @@
 
 Per portrait (once):
   * control points: the 478 landmarks, a ring around the head (hair) that moves
-    rigidly with it, a ring further out and the frame border that stay still;
+    rigidly with it (two where it grows out to the hair's silhouette), a ring
+    further out and the frame border that stay still;
   * a Delaunay triangulation of the control points and, for every node of a
     coarse G x G grid, its barycentric weights (a sparse G^2 x N matrix);
   * the expression basis (K x 478 x 2) and the mouth painter.
@@ -155,6 +156,7 @@ class WarpRenderer:
         radius = np.where(
             up_ness > 0, cfg.head_ring + (cfg.head_ring_top - cfg.head_ring) * up_ness, cfg.head_ring
         )
+        inner = radius  # the configured ring, kept inside a grown one (below)
         # What the segmenter calls the person moves with the head up to the hair's silhouette:
         # a ring inside the hair would stretch the hair between it and the still outer ring
         # into a cone. Beyond the silhouette only background is stretched, and the plate
@@ -173,8 +175,15 @@ class WarpRenderer:
         if self.background is not None:
             self.background.set_head_region(head_ring, (g["eye_r"] + g["eye_l"]) / 2, g["down"])
         # Under the chin the ring is the neck, which follows the head only partly.
-        self.ring_follow = np.where(up_ness < -0.5, cfg.neck_follow, 1.0)[:, None]
-        self.ring_z = self.lm3[F.FACE_OVAL, 2]
+        follow = np.where(up_ness < -0.5, cfg.neck_follow, 1.0)
+        # Where the ring grew out to the hair's silhouette, the configured ring stays too, moving
+        # with it: alone, the grown ring's long triangles from the face oval across the hair bent
+        # the hairline into a zigzag of kinks whenever the head nodded (lp_d14, its hair cut by
+        # the picture's top edge).
+        grew = radius > inner + 0.05
+        rings = np.concatenate([head_ring, (c + rel * inner[:, None])[grew]])  # (R, 2)
+        self.ring_follow = np.concatenate([follow, follow[grew]])[:, None]  # (R, 1)
+        self.ring_z = np.concatenate([self.lm3[F.FACE_OVAL, 2], self.lm3[F.FACE_OVAL, 2][grew]])  # (R,)
         outer = c + rel * np.maximum(cfg.outer_ring, radius + 0.5)[:, None]
         e = np.arange(0, s + 1, cfg.border_step, dtype=np.float64)
         e[-1] = s - 1
@@ -193,8 +202,8 @@ class WarpRenderer:
             [border, [[far[0], far[0]], [far[1], far[0]], [far[0], far[1]], [far[1], far[1]]]]
         )
         self.n_face = lm.shape[0]
-        self.n_ring = len(head_ring)
-        ctrl = np.concatenate([lm[:, :2], head_ring, outer, border])
+        self.n_ring = len(rings)
+        ctrl = np.concatenate([lm[:, :2], rings, outer, border])
         self.ctrl = ctrl  # (N, 2)
 
         # Grid nodes sit at pixel centres of a G x G image, so cv2.resize maps

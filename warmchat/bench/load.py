@@ -136,6 +136,18 @@ class App:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def run_visitors(visitor, clients: list, join_s: float) -> float:
+    """Run ``visitor(k, client)`` for every client at once, each on a thread; the seconds it took
+    (a visitor still running after ``join_s`` is left behind: its own deadline stops it)."""
+    threads = [threading.Thread(target=visitor, args=(k, c)) for k, c in enumerate(clients)]
+    t0 = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=join_s)
+    return time.perf_counter() - t0
+
+
 def run_load(app: App, sessions: int = 8, turns: int = 3, deadline_s: float = 600) -> dict:
     """Drive ``sessions`` concurrent visitors for ``turns`` turns each; returns the figures."""
     with client_downloads() as downloads:
@@ -184,13 +196,7 @@ def run_load(app: App, sessions: int = 8, turns: int = 3, deadline_s: float = 60
                     if others:
                         problems.append(f"visitor {k} sees visitors {others}")
 
-        threads = [threading.Thread(target=visitor, args=(k, c)) for k, c in enumerate(clients)]
-        t0 = time.perf_counter()
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(timeout=deadline_s + 60)
-        wall = time.perf_counter() - t0
+        wall = run_visitors(visitor, clients, deadline_s + 60)
         ours = set(app.session_dirs()) - before
         for c in clients:
             c.close()

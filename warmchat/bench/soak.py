@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from warmchat.bench.load import App, client_downloads
+from warmchat.bench.load import App, client_downloads, run_visitors
 from warmchat.paths import DEFAULT_AGENT_PORTRAIT, DEFAULT_USER_PORTRAIT
 
 ACTIONS = ("send", "bad_load", "export", "clear", "regenerate")
@@ -132,13 +132,7 @@ def run_soak(app: App, visitors: int = 4, actions: int = 100, deadline_s: float 
                     problems.append(f"visitor {k} is wedged: {type(e).__name__}: {str(e)[:200]}")
                     counts["wedged"] += 1
 
-        threads = [threading.Thread(target=visitor, args=(k, c)) for k, c in enumerate(clients)]
-        t0 = time.perf_counter()
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(timeout=deadline_s + 120)
-        wall = time.perf_counter() - t0
+        wall = run_visitors(visitor, clients, deadline_s + 120)
         for c in clients:
             c.close()
         for _ in range(60):  # sessions are deleted when their visitors disconnect

@@ -10,13 +10,8 @@ import pytest
 import torch
 
 from warmchat.emotion import EmotionState
-from warmchat.motion.crhmg import (
-    WEIGHTS_PATH,
-    CRHMGConfig,
-    CRHMGHeadMotion,
-    CRHMGNetConfig,
-    pose_masks,
-)
+from warmchat.motion.crhmg import WEIGHTS_PATH, CRHMGConfig, CRHMGHeadMotion
+from warmchat.motion.crhmg_net import CRHMGNetConfig, pose_masks
 from warmchat.motion.tracks import HeadTrack
 from warmchat.train.crhmg import TrainConfig, motion_numbers, train
 

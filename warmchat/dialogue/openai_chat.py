@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import numpy as np
-import openai
 
 from warmchat.dialogue.base import DialogueEngine, Persona, Reply, Utterance
 from warmchat.dialogue.offline import OfflineEngine
@@ -32,6 +31,8 @@ from warmchat.emotion import EMOTIONS, EmotionState
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    import openai  # imported when first used (0.5 s): the app serves its page without it
 
     from warmchat.dialogue.offline import TextClassifier
 
@@ -260,6 +261,8 @@ class OpenAIChat:
     def _get_client(self) -> openai.OpenAI:
         """The openai client, made on first use (it opens no connection until asked)."""
         if self._client is None:
+            import openai
+
             cfg = self.config
             self._client = openai.OpenAI(
                 api_key=cfg.api_key,
@@ -297,6 +300,8 @@ class OpenAIChat:
 
         if not cfg.enabled:
             return fall_back("no API key is set (OPENAI_API_KEY)", None)
+        import openai  # its exceptions, below
+
         messages = build_messages(history, persona, mood, cfg.max_history, emotion)
         try:
             content = self._complete(messages, seed)
@@ -350,6 +355,8 @@ class OpenAIChat:
         }
         if seed is not None:
             kwargs["seed"] = int(seed)
+        import openai
+
         client = self._get_client()
         try:
             completion = client.chat.completions.create(response_format={"type": "json_object"}, **kwargs)

@@ -8,6 +8,7 @@ rendering them is the renderer's job.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,9 +69,37 @@ class MotionPlanner:
     """The three motion models (speaker, listener, heads), loaded once and shared by every conversation."""
 
     def __init__(self, speaker: str = "learned", expression_strength: float = 1.0, liveliness: float = 1.0):
-        self.speaker = make_speaker(speaker, expression_strength)
+        if speaker not in SPEAKERS:
+            raise ValueError(f"Unknown speaker {speaker!r}: use one of {', '.join(SPEAKERS)}.")
+        self._speaker_kind, self._strength, self._liveliness = speaker, expression_strength, liveliness
+        # The speaker and head models load on first use, once (their weights bring torch: ~1.4 s
+        # that the app would otherwise spend before serving its page); the app's warm-up uses them.
+        self._load_lock = threading.Lock()
+        self._speaker = None
+        self._head: CRHMGHeadMotion | None = None
         self.listener = LEED(strength=expression_strength)
-        self.head = CRHMGHeadMotion(CRHMGConfig(liveliness=liveliness))  # falls back to noise, saying why
+
+    @property
+    def speaker(self):
+        """The speaker stage (``make_speaker``), loaded on first use."""
+        if self._speaker is None:
+            with self._load_lock:
+                if self._speaker is None:
+                    self._speaker = make_speaker(self._speaker_kind, self._strength)
+        return self._speaker
+
+    @speaker.setter
+    def speaker(self, stage) -> None:
+        self._speaker = stage
+
+    @property
+    def head(self) -> CRHMGHeadMotion:
+        """The head-motion generator, loaded on first use (falls back to noise, saying why)."""
+        if self._head is None:
+            with self._load_lock:
+                if self._head is None:
+                    self._head = CRHMGHeadMotion(CRHMGConfig(liveliness=self._liveliness))
+        return self._head
 
     def describe(self) -> dict[str, str]:
         """Stage -> back end in words, with the reason for any fallback (``WarmChatPipeline.status``)."""

@@ -41,6 +41,7 @@ import torch.nn.functional as TF
 
 from warmchat.emotion import EMOTIONS, EmotionState
 from warmchat.motion import crhmg as C
+from warmchat.motion import crhmg_net as N
 from warmchat.motion.tracks import FPS
 from warmchat.paths import REPO_DIR, SHARED_VIDEOS
 
@@ -211,7 +212,7 @@ def extract_tracks(
 class TrainConfig:
     """Training settings; the defaults are the shipped model's."""
 
-    net: C.CRHMGNetConfig = field(default_factory=C.CRHMGNetConfig)
+    net: N.CRHMGNetConfig = field(default_factory=N.CRHMGNetConfig)
     steps: int = 2500  # optimiser steps (~9 min on one shared core)
     batch: int = 32  # windows per step
     lr: float = 2e-3  # peak learning rate (AdamW), cosine decay to 5 %
@@ -316,7 +317,7 @@ def sample_batch(
 
 # ----------------------------------------------------------------------------- 3. training
 def losses(
-    net: C.CRHMGNet, x: torch.Tensor, roles: torch.Tensor, emos: torch.Tensor, scales: torch.Tensor,
+    net: N.CRHMGNet, x: torch.Tensor, roles: torch.Tensor, emos: torch.Tensor, scales: torch.Tensor,
     std: torch.Tensor, cfg: TrainConfig, gen: torch.Generator,
 ) -> dict[str, torch.Tensor]:  # fmt: skip
     """Reconstruction, velocity, mask and KL terms for a batch of normalised windows (B, N, 6).
@@ -334,7 +335,7 @@ def losses(
     )
     flag = (torch.arange(n)[None] < n_known[:, None]).float()  # (B, N)
     real = x * std + torch.from_numpy(C.REST_POSE)  # (B, N, 6) renderer units
-    mask0 = C.pose_masks(real[:, 0], net.cfg.mask_size)  # (B, 2, M, M)
+    mask0 = N.pose_masks(real[:, 0], net.cfg.mask_size)  # (B, 2, M, M)
     # 2. Posterior noise (reparameterised), decode.
     cond = net.condition(roles, emos)
     mu, logvar = net.posterior(x / scales[:, None, :])
@@ -344,7 +345,7 @@ def losses(
     # 3. Masks of a few frames per window.
     idx = torch.randint(0, n, (b, cfg.mask_frames), generator=gen)
     hs = torch.gather(h, 1, idx[..., None].expand(-1, -1, h.shape[-1]))
-    target = C.pose_masks(torch.gather(real, 1, idx[..., None].expand(-1, -1, 6)), net.cfg.mask_size)
+    target = N.pose_masks(torch.gather(real, 1, idx[..., None].expand(-1, -1, 6)), net.cfg.mask_size)
     kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(-1).sum(-1).mean()  # per window, nats
     return {
         "pose": TF.mse_loss(pose, x),
@@ -357,14 +358,14 @@ def losses(
 
 def train(
     pieces: list[np.ndarray], cfg: TrainConfig, val: list[np.ndarray] | None = None
-) -> tuple[C.CRHMGNet, np.ndarray, list[dict]]:
+) -> tuple[N.CRHMGNet, np.ndarray, list[dict]]:
     """Train a network on (T, 6) pieces in renderer units; returns it, its pose_std and the loss history."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     std_np = pose_std(pieces)
     std = torch.from_numpy(std_np)
-    net = C.CRHMGNet(cfg.net)
+    net = N.CRHMGNet(cfg.net)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     def lr_at(step: int) -> float:
@@ -410,7 +411,7 @@ def train(
 
 
 def evaluate(
-    net: C.CRHMGNet, pieces: list[np.ndarray], std: np.ndarray, cfg: TrainConfig
+    net: N.CRHMGNet, pieces: list[np.ndarray], std: np.ndarray, cfg: TrainConfig
 ) -> dict[str, float]:
     """Mean losses on fixed validation windows (neutral speaker, no augmentation)."""
     n = cfg.net.n_frames
@@ -436,7 +437,7 @@ def window_spread(pieces: list[np.ndarray], n: int) -> tuple[np.ndarray, list[di
 
 
 def calibrate(
-    model: C.LoadedModel, pieces: list[np.ndarray], seconds: float = 10.0, seeds: int = 24
+    model: N.LoadedModel, pieces: list[np.ndarray], seconds: float = 10.0, seeds: int = 24
 ) -> np.ndarray:
     """(6,) variance calibration: real spread / spread of prior samples, per field, in [1, 2.5].
 
@@ -457,7 +458,7 @@ def calibrate(
     return np.clip(real / np.maximum(spread, 1e-6), 1.0, 2.5).astype(np.float32)
 
 
-def generated_numbers(model: C.LoadedModel, seconds: float = 10.0, seeds: int = 16) -> dict:
+def generated_numbers(model: N.LoadedModel, seconds: float = 10.0, seeds: int = 16) -> dict:
     """Motion numbers of generated tracks (neutral emotion) per role (mean, min, max over seeds), and speed."""
     gen = C.CRHMGHeadMotion(model=model)
     T = int(seconds * FPS)
@@ -513,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     t_train = time.perf_counter() - t0 - t_extract
     # 4. Calibrate, measure, save.
     all_pieces = [p for pieces in tracks.values() for p in pieces]
-    model = C.LoadedModel(net, std, np.ones(6, np.float32), {})
+    model = N.LoadedModel(net, std, np.ones(6, np.float32), {})
     model.gain = calibrate(model, all_pieces)
     real_spread, real_windows = window_spread(all_pieces, 10 * FPS)
     n_params = sum(p.numel() for p in net.parameters())
@@ -542,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     model.meta["generated"] = generated_numbers(model)
     model.meta["total_seconds"] = round(time.perf_counter() - t0, 1)
-    C.save_model(args.out, model)
+    N.save_model(args.out, model)
     keys = ("params", "params_inference", "gain", "extract_seconds", "train_seconds", "total_seconds")
     summary = {"bytes": args.out.stat().st_size, **{k: model.meta[k] for k in keys}}
     print(

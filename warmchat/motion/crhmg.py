@@ -291,15 +291,3 @@ class CRHMGHeadMotion:
                 known = out[pos : pos + ctx].copy()
         poses = out * std * self.model.gain + REST_POSE
         return (poses, masks) if masks is not None else poses
-
-
-# The network's names, importable from here as before; their module (and torch) load on first use.
-_NET_NAMES = ("pose_masks", "CRHMGNetConfig", "CRHMGNet", "LoadedModel", "load_model", "save_model")
-
-
-def __getattr__(name: str):
-    if name in _NET_NAMES:
-        from warmchat.motion import crhmg_net
-
-        return getattr(crhmg_net, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

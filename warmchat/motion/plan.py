@@ -42,11 +42,16 @@ def make_speaker(kind: str, emotion_strength: float):
     The learned speaker itself falls back to the hand-made one, with one logged
     reason, when its weights cannot be loaded.
     """
+    check_speaker(kind)
     if kind == "learned":
         return LearnedSpeaker(LearnedSpeakerConfig(emotion_strength=emotion_strength))
-    if kind == "viseme":
-        return VisemeSpeaker(SpeakerConfig(emotion_strength=emotion_strength))
-    raise ValueError(f"Unknown speaker {kind!r}: use one of {', '.join(SPEAKERS)}.")
+    return VisemeSpeaker(SpeakerConfig(emotion_strength=emotion_strength))
+
+
+def check_speaker(kind: str) -> None:
+    """Refuse a speaker name that ``make_speaker`` does not know, saying which it does."""
+    if kind not in SPEAKERS:
+        raise ValueError(f"Unknown speaker {kind!r}: use one of {', '.join(SPEAKERS)}.")
 
 
 def scaled(emotion: EmotionState, strength: float) -> EmotionState:
@@ -69,8 +74,7 @@ class MotionPlanner:
     """The three motion models (speaker, listener, heads), loaded once and shared by every conversation."""
 
     def __init__(self, speaker: str = "learned", expression_strength: float = 1.0, liveliness: float = 1.0):
-        if speaker not in SPEAKERS:
-            raise ValueError(f"Unknown speaker {speaker!r}: use one of {', '.join(SPEAKERS)}.")
+        check_speaker(speaker)
         self._speaker_kind, self._strength, self._liveliness = speaker, expression_strength, liveliness
         # The speaker and head models load on first use, once (their weights bring torch: ~1.4 s
         # that the app would otherwise spend before serving its page); the app's warm-up uses them.
@@ -79,14 +83,18 @@ class MotionPlanner:
         self._head: CRHMGHeadMotion | None = None
         self.listener = LEED(strength=expression_strength)
 
+    def _loaded(self, attr: str, make):
+        """``self.<attr>``, made by ``make()`` the first time, once however many threads ask."""
+        if getattr(self, attr) is None:
+            with self._load_lock:
+                if getattr(self, attr) is None:
+                    setattr(self, attr, make())
+        return getattr(self, attr)
+
     @property
     def speaker(self):
         """The speaker stage (``make_speaker``), loaded on first use."""
-        if self._speaker is None:
-            with self._load_lock:
-                if self._speaker is None:
-                    self._speaker = make_speaker(self._speaker_kind, self._strength)
-        return self._speaker
+        return self._loaded("_speaker", lambda: make_speaker(self._speaker_kind, self._strength))
 
     @speaker.setter
     def speaker(self, stage) -> None:
@@ -95,11 +103,7 @@ class MotionPlanner:
     @property
     def head(self) -> CRHMGHeadMotion:
         """The head-motion generator, loaded on first use (falls back to noise, saying why)."""
-        if self._head is None:
-            with self._load_lock:
-                if self._head is None:
-                    self._head = CRHMGHeadMotion(CRHMGConfig(liveliness=self._liveliness))
-        return self._head
+        return self._loaded("_head", lambda: CRHMGHeadMotion(CRHMGConfig(liveliness=self._liveliness)))
 
     def describe(self) -> dict[str, str]:
         """Stage -> back end in words, with the reason for any fallback (``WarmChatPipeline.status``)."""

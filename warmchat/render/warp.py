@@ -182,8 +182,9 @@ class WarpRenderer:
         # the picture's top edge).
         grew = radius > inner + 0.05
         rings = np.concatenate([head_ring, (c + rel * inner[:, None])[grew]])  # (R, 2)
-        self.ring_follow = np.concatenate([follow, follow[grew]])[:, None]  # (R, 1)
-        self.ring_z = np.concatenate([self.lm3[F.FACE_OVAL, 2], self.lm3[F.FACE_OVAL, 2][grew]])  # (R,)
+        of = np.r_[np.arange(len(rel)), np.nonzero(grew)[0]]  # (R,) the oval point each ring point extends
+        self.ring_follow = follow[of][:, None]  # (R, 1)
+        self.ring_z = self.lm3[F.FACE_OVAL, 2][of]  # (R,) ring points take their oval point's depth
         outer = c + rel * np.maximum(cfg.outer_ring, radius + 0.5)[:, None]
         e = np.arange(0, s + 1, cfg.border_step, dtype=np.float64)
         e[-1] = s - 1

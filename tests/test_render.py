@@ -114,6 +114,29 @@ def test_a_smiling_portrait_is_neutral_at_rest_and_sad_reads_sad(astronaut_rende
     assert sad.corner_lift < neutral.corner_lift - 0.01 and sad.inner_brow_height > neutral.inner_brow_height
 
 
+def test_a_smile_taken_away_closes_the_lips_over_a_seam_not_a_bar_of_teeth(
+    astronaut_renderer, astronaut_face
+):
+    """Neutral closes the astronaut's smiling open mouth: the lips meet; her teeth, squeezed
+    between them by the warp, must not show as a white bar (it read as a smile)."""
+    from warmchat.render.mouth import _LO_CURVE, LUMA
+
+    frame = astronaut_renderer.render(expression(), REST_POSE)
+    pts = astronaut_renderer.landmarks(expression(), REST_POSE)
+    iod = astronaut_face.geometry["iod"]
+    up, lo = pts[F.LIPS_UPPER_INNER], pts[_LO_CURVE]
+    order = np.argsort(lo[:, 0])
+    width = up[-1, 0] - up[0, 0]
+    xs = np.arange(int(up[0, 0] + 0.2 * width), int(up[-1, 0] - 0.2 * width))  # the middle of the mouth
+    seam = (np.interp(xs, up[:, 0], up[:, 1]) + np.interp(xs, lo[order, 0], lo[order, 1])) / 2
+    luma = frame.astype(np.float32) @ LUMA
+    reach = int(0.03 * iod)
+    band = [luma[round(float(y)) + d, x] for x, y in zip(xs, seam) for d in range(-reach, reach + 1)]
+    chin = np.median(luma[int(seam.mean() + 0.3 * iod), xs])  # the skin below the lower lip
+    # Before the seam: the band's brightest tenth was 237 against skin 199 (teeth); now ~203.
+    assert np.percentile(band, 90) < chin + 15
+
+
 def test_mouth_opening_follows_jaw_open(astronaut_renderer, monalisa_face):
     for renderer in (astronaut_renderer, WarpRenderer(monalisa_face)):
         jaws = np.linspace(0, 1, 6)

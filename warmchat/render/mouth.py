@@ -100,6 +100,7 @@ class MouthPainter:
         self.teeth = (luma * hue / max(float(hue @ LUMA), 1e-3)).clip(0, 255).astype(np.float32)
         self.cavity = (lip * 0.4 + np.array([16.0, 3, 3])).astype(np.float32)
         self.tongue = (lip * 0.75 + np.array([20.0, -8, -8])).clip(0, 255).astype(np.float32)
+        self.lip = lip.astype(np.float32)
         self.soft = max(0.4, self.iod / 160)  # blur that matches the portrait's scale
 
         # The portrait's own mouth interior, if it shows one, split at its midline.
@@ -141,6 +142,56 @@ class MouthPainter:
         """Height of the gap between the inner lips, pixels (0 when closed)."""
         return float(max(np.median((pts[_MID_LO] - pts[_MID_UP]) @ self.down), 0.0))
 
+    # Below this opening (iod) a portrait's own open mouth, closed by the warp, gets a lip seam.
+    SEAM_BELOW = 0.02
+
+    def _seam(self, frame: np.ndarray, pts: np.ndarray, height: float) -> None:
+        """Where the warp closes a portrait's own open mouth, the lips meet over a seam.
+
+        The warp squeezes the portrait's own teeth between the closing lips into a pale line
+        a grid cell wide (the astronaut's closed mouth showed a white bar of teeth, which reads
+        as a smile): the band is repainted in the lips' colour with a dark line where they meet,
+        fading out as the lips part."""
+        up = pts[F.LIPS_UPPER_INNER]  # (11, 2) left -> right, corners included
+        lo = pts[_LO_CURVE]
+        order = np.argsort(lo[:, 0])
+        mid_y = (up[:, 1] + np.interp(up[:, 0], lo[order, 0], lo[order, 1])) / 2
+        line = np.stack([up[:, 0], mid_y], 1)  # (11, 2) where the lips meet
+        x0, y0, x1, y1 = box_around(line, frame.shape[:2], margin=int(np.ceil(0.06 * self.iod)) + 2)
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            return
+        off = np.array([x0, y0], np.float32)
+        shape = (y1 - y0, x1 - x0)
+        band_w = max(2.0, 0.08 * self.iod)  # covers the squeezed teeth and their dark rims
+        seam = np.zeros(shape, np.uint8)
+        p = np.round((line - off) * (1 << SUB_BITS)).astype(np.int32)
+        cv2.polylines(seam, [p], False, 255, max(1, round(float(0.012 * self.iod))), cv2.LINE_AA, SUB_BITS)
+        # The band takes the lips' own pixels from just beyond it: the upper lip above the
+        # seam, the lower lip below it (a vertical fill, column by column).
+        xs = np.arange(shape[1], dtype=np.float32)
+        yc = np.interp(xs + x0, line[:, 0], line[:, 1]).astype(np.float32) - y0  # (W,) seam row
+        ys = np.arange(shape[0], dtype=np.float32)[:, None]
+        above = ys < yc[None]
+        map_y = np.where(above, yc[None] - band_w / 2 - 1, yc[None] + band_w / 2 + 1).astype(np.float32)
+        map_x = np.broadcast_to(xs[None], shape).astype(np.float32)
+        roi8 = np.ascontiguousarray(frame[y0:y1, x0:x1])
+        fill = cv2.remap(roi8, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(
+            np.float32
+        )
+        band = np.clip((band_w / 2 + 0.5 - np.abs(ys - yc[None])), 0.0, 1.0)  # (h, w) 1 inside the band
+        # Fade towards the corners (the lips' own corners stay) and as the lips part.
+        half = max((line[-1, 0] - line[0, 0]) / 2, 1.0)
+        along = np.clip((1.0 - np.abs(xs + x0 - (line[0, 0] + line[-1, 0]) / 2) / half) / 0.15, 0, 1)[None, :]
+        inside = (xs + x0 >= line[0, 0]) & (xs + x0 <= line[-1, 0])
+        fade = float(np.clip(1.0 - height / (self.SEAM_BELOW * self.iod), 0.0, 1.0))
+        a_band = (cv2.GaussianBlur(band.astype(np.float32), (0, 0), self.soft) * inside[None] * fade)[
+            ..., None
+        ]
+        a_seam = cv2.GaussianBlur(seam, (0, 0), self.soft * 0.7).astype(np.float32) / 255 * along * fade
+        roi = roi8.astype(np.float32) * (1 - a_band) + fill * a_band
+        roi = roi * (1 - 0.85 * a_seam[..., None]) + self.cavity * (0.85 * a_seam[..., None])
+        frame[y0:y1, x0:x1] = roi.clip(0, 255).astype(np.uint8)
+
     def paint(
         self, frame: np.ndarray, pts: np.ndarray, own_teeth: bool = True, rounding: float = 0.0
     ) -> None:
@@ -154,6 +205,8 @@ class MouthPainter:
         """
         pts = pts.astype(np.float32)
         height = self.opening(pts)
+        if self.own is not None and height < self.SEAM_BELOW * self.iod:
+            self._seam(frame, pts, height)
         if height < 0.75:
             return
         poly = pts[_INNER]

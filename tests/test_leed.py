@@ -112,6 +112,20 @@ def test_neutral_listener_blinks_and_nods_at_the_rates_of_the_real_videos():
     assert abs(blinks_per_min - leed.calibration.blinks_per_min) < 0.3 * leed.calibration.blinks_per_min
 
 
+def test_a_surprised_listener_does_not_smile_but_a_neutral_one_does():
+    """A smile pulse on a held surprise (jaw dropped into an "O") turns it into a grin: the
+    FER judge read those frames as happy (the astronaut's and mt_sun's listening clips)."""
+    leed = LEED()
+    T = 60 * FPS
+
+    def smile_peak(name: str, intensity: float) -> float:
+        out = leed.generate(EmotionState.of(name, intensity), T, np.random.default_rng(0))
+        return float(out.expression.channel("mouthSmileLeft").max())
+
+    assert smile_peak("neutral", 0.0) > 0.1  # the real listeners' smiles, a few a minute
+    assert smile_peak("surprised", 0.9) < 0.02
+
+
 @pytest.mark.parametrize(
     "content, why",
     [

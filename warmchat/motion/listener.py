@@ -177,8 +177,9 @@ class Behaviour:
 # hand-set from what is known of listeners: engaged, happy listeners smile and
 # nod more and tilt the head (Duchenne smiles, backchannel nods); sad ones
 # hardly nod, look down, frown with raised inner brows and blink less;
-# surprise is carried by brow flashes; fear blinks more (arousal); anger,
-# disgust and contempt withhold nods and smiles. A listener holds its emotion's
+# surprise is carried by brow flashes and does not smile (a smile pulse on its dropped
+# jaw made a grin: the FER judge read those frames as happy); fear blinks more (arousal);
+# anger, disgust and contempt withhold nods and smiles. A listener holds its emotion's
 # whole preset (less for surprise, which flashes): the bench's FER judge read held
 # fractions of 0.6-0.8 as neutral on most portraits.
 LEED_TABLE: dict[str, Behaviour] = {
@@ -186,7 +187,7 @@ LEED_TABLE: dict[str, Behaviour] = {
     "happy": Behaviour(1.0, 2.5, 1.3, 1.5, 1.8, 1.2, 1.5, -0.5, 1.0, {"cheekSquint": 0.3}, 3.0),
     "sad": Behaviour(1.0, 0.0, 0.5, 0.3, 0.35, 0.7, 1.5, 2.5, 0.75, {"browInnerUp": 0.4, "mouthFrownLeft": 0.25, "mouthFrownRight": 0.25}, 3.0),
     "angry": Behaviour(1.0, 0.0, 0.5, 0.2, 0.3, 0.8, 0.5, 1.0, 0.7, {"browDownLeft": 0.3, "browDownRight": 0.3, "mouthPress": 0.3}, 3.0),
-    "surprised": Behaviour(0.9, 0.5, 1.0, 3.0, 0.8, 1.0, 1.0, -1.0, 0.7, {"eyeWide": 0.4, "browInnerUp": 0.3}, 4.0),
+    "surprised": Behaviour(0.9, 0.0, 1.0, 3.0, 0.8, 1.0, 1.0, -1.0, 0.7, {"eyeWide": 0.4, "browInnerUp": 0.3}, 4.0),
     "fearful": Behaviour(1.0, 0.0, 0.5, 1.5, 0.5, 0.6, 1.0, 0.5, 1.3, {"eyeWide": 0.4, "browInnerUp": 0.4}, 3.0),
     "disgusted": Behaviour(1.0, 0.0, 0.5, 0.3, 0.3, 0.7, 1.5, 0.0, 1.0, {"noseSneer": 0.4, "mouthUpperUp": 0.3}, 3.0),
     "contempt": Behaviour(0.7, 0.0, 0.5, 0.5, 0.3, 0.7, 2.0, -1.0, 0.9, {"mouthSmileLeft": 0.3, "browDownLeft": 0.2}, 3.0),

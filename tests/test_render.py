@@ -137,6 +137,25 @@ def test_a_smile_taken_away_closes_the_lips_over_a_seam_not_a_bar_of_teeth(
     assert np.percentile(band, 90) < chin + 15
 
 
+def test_newton_steps_on_the_unconverged_nodes_alone_give_the_full_steps_map(astronaut_face):
+    """The last Newton steps run only on the nodes still off by more than newton_tol: the map
+    must be the one that stepping every node gives, but for those few nodes' fold (the lips)."""
+    full = WarpRenderer(astronaut_face, WarpConfig(newton_full_iters=4))
+    tail = WarpRenderer(astronaut_face)
+    assert tail.cfg.newton_full_iters < tail.cfg.newton_iters  # the tail is on by default
+    pose = np.array([6.0, -3.0, 2.0, 1.5, -1.0, 1.02])
+    x = expression(jawOpen=0.5, mouthSmileLeft=0.6, mouthSmileRight=0.6, browInnerUp=0.5)
+    (m_full, lm_full), (m_tail, lm_tail) = full.sample_map(x, pose), tail.sample_map(x, pose)
+    assert np.array_equal(lm_full, lm_tail)
+    off = np.abs(m_full - m_tail).max(-1)
+    assert np.percentile(off, 99.9) < 0.05 and off.max() < 1.0
+    # Without a tail (every step on every node) the two are the same renderer.
+    same = WarpRenderer(astronaut_face, WarpConfig(newton_full_iters=4)).sample_map(x, pose)[0]
+    assert np.array_equal(same, m_full)
+    frames = full.render(x, pose).astype(int), tail.render(x, pose).astype(int)
+    assert np.abs(frames[0] - frames[1]).mean() < 0.05
+
+
 def test_mouth_opening_follows_jaw_open(astronaut_renderer, monalisa_face):
     for renderer in (astronaut_renderer, WarpRenderer(monalisa_face)):
         jaws = np.linspace(0, 1, 6)

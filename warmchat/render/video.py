@@ -121,7 +121,7 @@ class Mp4Writer:
     """
 
     def __init__(self, path: str | Path, width: int, height: int, audio_path: str | Path | None = None,
-                 fps: int = FPS, crf: int = 20, preset: str = "veryfast") -> None:  # fmt: skip
+                 fps: int = FPS, crf: int = 20, preset: str = "superfast") -> None:  # fmt: skip
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.size = (width, height)
@@ -187,7 +187,7 @@ class SegmentConfig:
     # one playing runs out.
     first_frames: int = 8
     crf: int = 20  # x264 quality, as for whole clips
-    preset: str = "veryfast"  # x264 speed: encoding must keep up with rendering
+    preset: str = "superfast"  # x264 speed: encoding must keep up with rendering
     # x264 tune: "zerolatency" has no lookahead, so a segment is out as soon as its last frame is
     # in (a lookahead holds ~10 frames back: 0.05 s a segment); its files are a little bigger.
     tune: str | None = "zerolatency"

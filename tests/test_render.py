@@ -156,6 +156,18 @@ def test_newton_steps_on_the_unconverged_nodes_alone_give_the_full_steps_map(ast
     assert np.abs(frames[0] - frames[1]).mean() < 0.05
 
 
+def test_drawn_teeth_take_the_colour_of_the_portraits_own_teeth(astronaut_renderer, monalisa_face):
+    """Neutral draws teeth on the astronaut (her own belong to her smile): they are her teeth's
+    ivory, not a pinkish grey from the whites of her eyes (211, 182, 163 before)."""
+    from warmchat.render.mouth import LUMA
+
+    teeth = astronaut_renderer.mouth.teeth
+    assert float(teeth @ LUMA) > 225 and teeth[0] - teeth[2] < 35  # bright, not pink
+    # A closed-mouth portrait has no teeth of its own to show: its eyes' whites still set the colour.
+    mona = WarpRenderer(monalisa_face).mouth
+    assert mona.own is None and float(mona.teeth @ LUMA) < 200  # a varnished painting's ochre whites
+
+
 def test_mouth_opening_follows_jaw_open(astronaut_renderer, monalisa_face):
     for renderer in (astronaut_renderer, WarpRenderer(monalisa_face)):
         jaws = np.linspace(0, 1, 6)

@@ -119,6 +119,16 @@ class MouthPainter:
             patch = image[y0:y1, x0:x1].astype(np.float32)
             self.own = (np.dstack([patch, mask * upper]), np.dstack([patch, mask * (1 - upper)]), off)
             self.anchors = (pts[_SKULL], pts[F.CHIN])  # the teeth rows ride on the skull and the jaw
+            # Teeth drawn on this face (when its own smile is taken away) take its own teeth's
+            # colour: the brightest quarter of what its open mouth shows, where that is teeth
+            # (brighter than the skin). The astronaut's drawn teeth were a pinkish grey (211, 182,
+            # 163) from the whites of her eyes beside her own ivory teeth (245, 232, 218).
+            inside = patch[mask > 0.5]
+            if len(inside) >= 16:
+                luma_in = inside @ LUMA
+                bright = np.median(inside[luma_in >= np.percentile(luma_in, 75)], axis=0)
+                if float(bright @ LUMA) > float(skin @ LUMA):
+                    self.teeth = bright.astype(np.float32)
 
     def _tooth_pattern(self, xs: np.ndarray, cx: float, width: float) -> tuple[np.ndarray, np.ndarray]:
         """Across the mouth (columns ``xs``): the teeth's shade (soft gaps between teeth,
@@ -268,7 +278,7 @@ class MouthPainter:
             def band(edge: np.ndarray, thickness: float, color: np.ndarray, sign: float) -> None:
                 nonlocal interior
                 poly_t = np.concatenate([edge, (edge + sign * self.down * thickness)[::-1]])
-                m = cv2.GaussianBlur(poly_mask(shape, poly_t), (0, 0), self.soft).astype(np.float32)
+                m = cv2.GaussianBlur(poly_mask(shape, poly_t), (0, 0), 1.3 * self.soft).astype(np.float32)
                 m = m[..., None] * (show / 255) * teeth_x[1]
                 yy = np.arange(shape[0], dtype=np.float32)[:, None, None]
                 rel = np.clip((yy - edge[:, 1].mean()) * sign / max(thickness, 1), 0, 1)
@@ -285,6 +295,6 @@ class MouthPainter:
         interior = cv2.GaussianBlur(interior, (0, 0), self.soft * 0.6)
         rim = cv2.GaussianBlur(mouth, (0, 0), max(0.015 * self.iod, 0.8))
         interior *= (0.55 + 0.45 * np.clip(2 * rim - 0.6, 0, 1) ** 0.5)[..., None]
-        a = cv2.GaussianBlur(mouth, (0, 0), max(0.35 * self.soft, 0.5))[..., None]
+        a = cv2.GaussianBlur(mouth, (0, 0), max(0.6 * self.soft, 0.6))[..., None]
         roi = frame[y0:y1, x0:x1].astype(np.float32)
         frame[y0:y1, x0:x1] = (roi * (1 - a) + interior * a).clip(0, 255).astype(np.uint8)

@@ -278,7 +278,7 @@ class MouthPainter:
             def band(edge: np.ndarray, thickness: float, color: np.ndarray, sign: float) -> None:
                 nonlocal interior
                 poly_t = np.concatenate([edge, (edge + sign * self.down * thickness)[::-1]])
-                m = cv2.GaussianBlur(poly_mask(shape, poly_t), (0, 0), 1.3 * self.soft).astype(np.float32)
+                m = cv2.GaussianBlur(poly_mask(shape, poly_t), (0, 0), self.soft).astype(np.float32)
                 m = m[..., None] * (show / 255) * teeth_x[1]
                 yy = np.arange(shape[0], dtype=np.float32)[:, None, None]
                 rel = np.clip((yy - edge[:, 1].mean()) * sign / max(thickness, 1), 0, 1)
@@ -295,6 +295,6 @@ class MouthPainter:
         interior = cv2.GaussianBlur(interior, (0, 0), self.soft * 0.6)
         rim = cv2.GaussianBlur(mouth, (0, 0), max(0.015 * self.iod, 0.8))
         interior *= (0.55 + 0.45 * np.clip(2 * rim - 0.6, 0, 1) ** 0.5)[..., None]
-        a = cv2.GaussianBlur(mouth, (0, 0), max(0.6 * self.soft, 0.6))[..., None]
+        a = cv2.GaussianBlur(mouth, (0, 0), max(0.35 * self.soft, 0.5))[..., None]
         roi = frame[y0:y1, x0:x1].astype(np.float32)
         frame[y0:y1, x0:x1] = (roi * (1 - a) + interior * a).clip(0, 255).astype(np.uint8)

@@ -170,8 +170,4 @@ class BackgroundPlate:
         y0, x0 = y0 + q * r0, x0 + q * c0
         y1, x1 = min(y0 + q * (r1 - r0), y1), min(x0 + q * (c1 - c0), x1)
         keep = cv2.resize(keep, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        # The blend in 8-bit weights (a grey level at most off): 0.3 ms on a 490 x 490 window where
-        # cv2.blendLinear's float weights took 0.75.
-        k = cv2.cvtColor(cv2.convertScaleAbs(keep, alpha=255.0), cv2.COLOR_GRAY2RGB)  # (h, w, 3) uint8
-        kept = cv2.multiply(frame[y0:y1, x0:x1], k, scale=1 / 255)
-        frame[y0:y1, x0:x1] = cv2.add(kept, cv2.multiply(self.plate[y0:y1, x0:x1], 255 - k, scale=1 / 255))
+        frame[y0:y1, x0:x1] = cv2.blendLinear(frame[y0:y1, x0:x1], self.plate[y0:y1, x0:x1], keep, 1.0 - keep)

@@ -118,12 +118,15 @@ def test_a_surprised_listener_does_not_smile_but_a_neutral_one_does():
     leed = LEED()
     T = 60 * FPS
 
-    def smile_peak(name: str, intensity: float) -> float:
-        out = leed.generate(EmotionState.of(name, intensity), T, np.random.default_rng(0))
+    def smile_peak(name: str, intensity: float, seed: int) -> float:
+        out = leed.generate(EmotionState.of(name, intensity), T, np.random.default_rng(seed))
         return float(out.expression.channel("mouthSmileLeft").max())
 
-    assert smile_peak("neutral", 0.0) > 0.1  # the real listeners' smiles, a few a minute
-    assert smile_peak("surprised", 0.9) < 0.02
+    assert max(smile_peak("neutral", 0.0, s) for s in range(3)) > 0.1  # real listeners' smiles
+    # Not at any intensity, on any seed (a rate factor of 0 alone still smiled at 0.9 on 19 of 40
+    # one-minute seeds: factors fade back to the neutral listener's as the intensity falls).
+    for intensity in (0.6, 0.9, 1.0):
+        assert max(smile_peak("surprised", intensity, s) for s in range(12)) < 0.02, intensity
 
 
 @pytest.mark.parametrize(

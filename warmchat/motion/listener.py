@@ -287,9 +287,15 @@ class LEED:
         # 2. Smiles and brow flashes: the measured neutral listener's, as often
         #    and as strong as the emotion makes them.
         smile_amp = tuple(a * factor("smile_gain") * self.strength for a in cal.smile_amp)
+        # Surprise holds the jaw dropped into an "O" at any intensity: a smile pulse on it is a grin
+        # (the FER judge read those frames as happy), so surprise's share of the state takes its
+        # share of the smiles away, whatever the intensity (a factor alone fades back to the
+        # neutral listener's rate as the intensity falls: at 0.9, a smile every ~80 s).
+        no_smile = float(w[EMOTIONS.index("surprised")])
         self._add_pulses(
-            vals, rng, cal.smile_per_min * factor("smiles"), SMILE, smile_amp, cal.smile_on_s, cal.smile_off_s
-        )
+            vals, rng, cal.smile_per_min * factor("smiles") * (1.0 - no_smile), SMILE, smile_amp,
+            cal.smile_on_s, cal.smile_off_s,
+        )  # fmt: skip
         brow_amp = tuple(a * self.strength for a in cal.brow_amp)
         self._add_pulses(
             vals, rng, cal.brow_per_min * factor("brows"), BROW_FLASH, brow_amp, cal.brow_on_s, cal.brow_off_s

@@ -8,8 +8,11 @@ inner lips) in a small window around the mouth:
   its lips are split at the midline, the upper half rides with the upper lip and
   the lower half with the jaw, and the cavity shows in between;
 * a closed mouth gets teeth and a tongue drawn in colours taken from the
-  portrait (lip colour for the cavity, off-white dimmed to the skin's light for
-  the teeth, so a dark painting does not get glowing teeth).
+  portrait (lip colour for the cavity; for the teeth the whites of its eyes,
+  warmed by the skin's hue, so a dark painting does not get glowing teeth, or
+  its own teeth where it shows them but their smile is taken away);
+* where the warp closes a portrait's own open mouth (neutral on a smiling photo),
+  the lips meet over a dark seam instead of the squeezed teeth.
 
 It costs well under a millisecond per frame.
 """
@@ -100,7 +103,6 @@ class MouthPainter:
         self.teeth = (luma * hue / max(float(hue @ LUMA), 1e-3)).clip(0, 255).astype(np.float32)
         self.cavity = (lip * 0.4 + np.array([16.0, 3, 3])).astype(np.float32)
         self.tongue = (lip * 0.75 + np.array([20.0, -8, -8])).clip(0, 255).astype(np.float32)
-        self.lip = lip.astype(np.float32)
         self.soft = max(0.4, self.iod / 160)  # blur that matches the portrait's scale
 
         # The portrait's own mouth interior, if it shows one, split at its midline.
@@ -121,13 +123,15 @@ class MouthPainter:
             self.anchors = (pts[_SKULL], pts[F.CHIN])  # the teeth rows ride on the skull and the jaw
             # Teeth drawn on this face (when its own smile is taken away) take its own teeth's
             # colour: the brightest quarter of what its open mouth shows, where that is teeth
-            # (brighter than the skin). The astronaut's drawn teeth were a pinkish grey (211, 182,
+            # (brighter than the skin and nearly colourless). The astronaut's drawn teeth were a pinkish grey (211, 182,
             # 163) from the whites of her eyes beside her own ivory teeth (245, 232, 218).
             inside = patch[mask > 0.5]
             if len(inside) >= 16:
                 luma_in = inside @ LUMA
                 bright = np.median(inside[luma_in >= np.percentile(luma_in, 75)], axis=0)
-                if float(bright @ LUMA) > float(skin @ LUMA):
+                luma_b = float(bright @ LUMA)
+                chroma = float(bright.max() - bright.min()) / max(luma_b, 1.0)  # a tongue's pink is ~0.5
+                if luma_b > max(float(skin @ LUMA), 150.0) and chroma < 0.3:
                     self.teeth = bright.astype(np.float32)
 
     def _tooth_pattern(self, xs: np.ndarray, cx: float, width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -160,9 +164,10 @@ class MouthPainter:
 
         The warp squeezes the portrait's own teeth between the closing lips into a pale line
         a grid cell wide (the astronaut's closed mouth showed a white bar of teeth, which reads
-        as a smile): the band is repainted in the lips' colour with a dark line where they meet,
-        fading out as the lips part."""
+        as a smile): the band is filled from the lip pixels just above and below it, with a dark
+        line where they meet, fading out towards the corners and as the lips part."""
         up = pts[F.LIPS_UPPER_INNER]  # (11, 2) left -> right, corners included
+        up = up[np.argsort(up[:, 0])]
         lo = pts[_LO_CURVE]
         order = np.argsort(lo[:, 0])
         mid_y = (up[:, 1] + np.interp(up[:, 0], lo[order, 0], lo[order, 1])) / 2
@@ -192,11 +197,8 @@ class MouthPainter:
         # Fade towards the corners (the lips' own corners stay) and as the lips part.
         half = max((line[-1, 0] - line[0, 0]) / 2, 1.0)
         along = np.clip((1.0 - np.abs(xs + x0 - (line[0, 0] + line[-1, 0]) / 2) / half) / 0.15, 0, 1)[None, :]
-        inside = (xs + x0 >= line[0, 0]) & (xs + x0 <= line[-1, 0])
         fade = float(np.clip(1.0 - height / (self.SEAM_BELOW * self.iod), 0.0, 1.0))
-        a_band = (cv2.GaussianBlur(band.astype(np.float32), (0, 0), self.soft) * inside[None] * fade)[
-            ..., None
-        ]
+        a_band = (cv2.GaussianBlur(band.astype(np.float32), (0, 0), self.soft) * along * fade)[..., None]
         a_seam = cv2.GaussianBlur(seam, (0, 0), self.soft * 0.7).astype(np.float32) / 255 * along * fade
         roi = roi8.astype(np.float32) * (1 - a_band) + fill * a_band
         roi = roi * (1 - 0.85 * a_seam[..., None]) + self.cavity * (0.85 * a_seam[..., None])
@@ -211,7 +213,8 @@ class MouthPainter:
         draws teeth even on a portrait that shows its own (they were seen in a smile, and
         a wide row of smiling teeth reads as a smile whatever the face does). ``rounding``
         (0..1, the lips' funnel and pucker) hides drawn teeth: rounded lips cover them, and
-        bared teeth in an "oh" read as a grin or a snarl.
+        bared teeth in an "oh" read as a grin or a snarl. A portrait's own open mouth that this
+        frame closes gets a lip seam over its squeezed teeth (``_seam``).
         """
         pts = pts.astype(np.float32)
         height = self.opening(pts)

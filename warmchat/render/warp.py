@@ -45,8 +45,9 @@ class WarpConfig:
     grid: int = 128  # side of the coarse displacement grid (the map is upsampled to the crop)
     # Iterations to invert the forward warp on the grid. Not fewer, and not a coarser grid, though
     # each would save 0.3-0.9 ms: lips then part less than asked where the map folds (re-traced
-    # on Groot, mouth opening vs jaw r 0.62 with 3 iterations, 0.85+ with 4; the astronaut's smile,
-    # neutralised, stays 0.048 open on a 96 grid, 0.010 on 128).
+    # on Groot, mouth opening vs jaw r 0.62 with 3 iterations, 0.85+ with 4 (0.89 with the tail
+    # below; MediaPipe's tracking of Groot moves by that much for frames a few grey levels apart);
+    # the astronaut's smile, neutralised, stays 0.048 open on a 96 grid, 0.010 on 128).
     newton_iters: int = 4
     newton_full_iters: int = 2  # of those, steps on every node; the rest only where still off by ...
     newton_tol: float = 0.02  # ... more than this, pixels
@@ -293,9 +294,10 @@ class WarpRenderer:
         jac = cv2.merge([grad_x, grad_y])
         src = self.base - disp
         lim = 2.0 * step  # keep steps small where the map folds (lip line)
-        # The first steps move every node; after them all but a few dozen of the 16k nodes (where
-        # the map folds, at the lips) are within a fiftieth of a pixel, so the remaining steps
-        # run on those nodes alone, as a (1, n) strip: the same steps for a fraction of the work.
+        # The first steps move every node; after them all but a few hundred of the 16k nodes (most
+        # where the map folds, at the lips) are within a fiftieth of a pixel, so the remaining
+        # steps run on those nodes alone, as a (1, n) strip: the same steps for a fraction of the
+        # work.
         n_full = min(cfg.newton_iters, cfg.newton_full_iters)
         for _ in range(n_full):
             src = _newton_step(src, disp, jac, self.base, step, lim)
@@ -304,13 +306,17 @@ class WarpRenderer:
             d = cv2.remap(disp, gi, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             miss = cv2.absdiff(src + d, self.base)  # (G, G, 2) pixels
             idx = np.flatnonzero(np.maximum(miss[..., 0], miss[..., 1]) > cfg.newton_tol)
-            if len(idx):
-                flat = src.reshape(-1, 2)
+            if len(idx) > 32000:  # cv2.remap takes maps under 32767 wide (a grid over 178)
+                for _ in range(cfg.newton_iters - n_full):
+                    src = _newton_step(src, disp, jac, self.base, step, lim)
+            elif len(idx):
+                flat = src.reshape(-1, 2).copy()  # (G*G, 2)
                 sub = flat[idx][None]  # (1, n, 2)
                 sub_base = self.base.reshape(-1, 2)[idx][None]
                 for _ in range(cfg.newton_iters - n_full):
                     sub = _newton_step(sub, disp, jac, sub_base, step, lim)
                 flat[idx] = sub[0]
+                src = flat.reshape(src.shape)
         # Upsample the offset (zero at the still border), not the absolute map, so
         # the frame's edge pixels map exactly onto themselves.
         full = cv2.resize(src - self.base, (s, s), interpolation=cv2.INTER_LINEAR) + self.full_base

@@ -47,6 +47,14 @@ def box_around(poly: np.ndarray, shape: tuple[int, int], margin: int = 3) -> tup
     return max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
 
 
+def lip_midline(pts: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """(W,) the rows where the inner lips meet (midway between the upper and the lower inner lip)
+    at the image columns ``xs`` (W,), for landmarks ``pts`` (478, 2)."""
+    up, lo = pts[F.LIPS_UPPER_INNER], pts[_LO_CURVE]
+    up, lo = up[np.argsort(up[:, 0])], lo[np.argsort(lo[:, 0])]
+    return (np.interp(xs, up[:, 0], up[:, 1]) + np.interp(xs, lo[:, 0], lo[:, 1])) / 2
+
+
 def _sclera_colour(image: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
     """Median colour (3,) of the whites of both eyes (eye opening minus the iris), None if unseen."""
     h, w = image.shape[:2]
@@ -113,9 +121,7 @@ class MouthPainter:
             x0, y0, x1, y1 = box_around(poly, (h, w))
             off = np.array([x0, y0], np.float32)
             mask = poly_mask((y1 - y0, x1 - x0), poly - off).astype(np.float32) / 255
-            up, lo = pts[F.LIPS_UPPER_INNER] - off, pts[_LO_CURVE] - off
-            xs = np.arange(x1 - x0, dtype=np.float32)
-            mid = (np.interp(xs, up[:, 0], up[:, 1]) + np.interp(xs, *lo[np.argsort(lo[:, 0])].T)) / 2
+            mid = lip_midline(pts, np.arange(x0, x1, dtype=np.float32)) - y0  # (W,) box rows
             ys = np.arange(y1 - y0, dtype=np.float32)[:, None]
             upper = (ys < mid[None]).astype(np.float32)  # a hard split: at rest the halves tile exactly
             patch = image[y0:y1, x0:x1].astype(np.float32)
@@ -123,8 +129,9 @@ class MouthPainter:
             self.anchors = (pts[_SKULL], pts[F.CHIN])  # the teeth rows ride on the skull and the jaw
             # Teeth drawn on this face (when its own smile is taken away) take its own teeth's
             # colour: the brightest quarter of what its open mouth shows, where that is teeth
-            # (brighter than the skin and nearly colourless). The astronaut's drawn teeth were a pinkish grey (211, 182,
-            # 163) from the whites of her eyes beside her own ivory teeth (245, 232, 218).
+            # (brighter than the skin and nearly colourless). The astronaut's drawn teeth were a
+            # pinkish grey (211, 182, 163) from the whites of her eyes beside her own ivory teeth
+            # (245, 232, 218).
             inside = patch[mask > 0.5]
             if len(inside) >= 16:
                 luma_in = inside @ LUMA
@@ -166,12 +173,8 @@ class MouthPainter:
         a grid cell wide (the astronaut's closed mouth showed a white bar of teeth, which reads
         as a smile): the band is filled from the lip pixels just above and below it, with a dark
         line where they meet, fading out towards the corners and as the lips part."""
-        up = pts[F.LIPS_UPPER_INNER]  # (11, 2) left -> right, corners included
-        up = up[np.argsort(up[:, 0])]
-        lo = pts[_LO_CURVE]
-        order = np.argsort(lo[:, 0])
-        mid_y = (up[:, 1] + np.interp(up[:, 0], lo[order, 0], lo[order, 1])) / 2
-        line = np.stack([up[:, 0], mid_y], 1)  # (11, 2) where the lips meet
+        ux = np.sort(pts[F.LIPS_UPPER_INNER, 0])  # (11,) the upper inner lip's columns, corners included
+        line = np.stack([ux, lip_midline(pts, ux)], 1)  # (11, 2) where the lips meet
         x0, y0, x1, y1 = box_around(line, frame.shape[:2], margin=int(np.ceil(0.06 * self.iod)) + 2)
         if x1 - x0 < 3 or y1 - y0 < 3:
             return
